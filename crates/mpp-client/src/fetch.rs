@@ -1,0 +1,102 @@
+//! `send_with_payment` on `reqwest::RequestBuilder`.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use mpp_core::PaymentProvider;
+use reqwest::{RequestBuilder, Response};
+
+use crate::events::Event;
+use crate::exchange::send_paid;
+use crate::{PayOptions, PaymentError, SpendPolicy};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for reqwest::RequestBuilder {}
+}
+
+/// Adds [`send_with_payment`](Fetch::send_with_payment) to [`reqwest::RequestBuilder`]: when
+/// the server answers `402`, the challenge is paid with `provider` and the request is sent
+/// again with the credential.
+///
+/// ```no_run
+/// use mpp_client::{Fetch, SpendPolicy};
+/// # use mpp_core::{MppError, PaymentChallenge, PaymentCredential, PaymentPayload, PaymentProvider};
+/// # struct MyProvider;
+/// # impl PaymentProvider for MyProvider {
+/// #     fn supports(&self, _: &str, _: &str) -> bool { true }
+/// #     async fn pay(&self, c: &PaymentChallenge) -> Result<PaymentCredential, MppError> {
+/// #         Ok(PaymentCredential::new(c.to_echo(), PaymentPayload::hash("0x")))
+/// #     }
+/// # }
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let provider = MyProvider;
+/// let response = reqwest::Client::new()
+///     .get("https://api.example.com/paid")
+///     .send_with_payment(&provider)
+///     .policy(SpendPolicy::new().allow_methods(["tempo"]))
+///     .await?;
+/// println!("Status: {}", response.status());
+/// # Ok(()) }
+/// ```
+pub trait Fetch: sealed::Sealed + Sized {
+    /// Sends the request, paying with `provider` if the server asks for payment.
+    fn send_with_payment<P: PaymentProvider>(self, provider: &P) -> SendWithPayment<'_, P>;
+}
+
+impl Fetch for RequestBuilder {
+    fn send_with_payment<P: PaymentProvider>(self, provider: &P) -> SendWithPayment<'_, P> {
+        SendWithPayment {
+            builder: self,
+            provider,
+            options: PayOptions::default(),
+        }
+    }
+}
+
+/// A request about to be sent with payment; `.await` it. Adjust how it pays first with
+/// [`policy`](Self::policy), [`on_event`](Self::on_event) or [`options`](Self::options).
+#[derive(Debug)]
+#[must_use = "a request is only sent when awaited"]
+pub struct SendWithPayment<'a, P> {
+    builder: RequestBuilder,
+    provider: &'a P,
+    options: PayOptions,
+}
+
+impl<P> SendWithPayment<'_, P> {
+    /// Applies a spend policy.
+    pub fn policy(mut self, policy: SpendPolicy) -> Self {
+        self.options = self.options.policy(policy);
+        self
+    }
+
+    /// Calls `hook` for every [`Event`].
+    pub fn on_event(mut self, hook: impl Fn(&Event<'_>) + Send + Sync + 'static) -> Self {
+        self.options = self.options.on_event(hook);
+        self
+    }
+
+    /// Replaces all payment options.
+    pub fn options(mut self, options: PayOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+impl<'a, P: PaymentProvider> IntoFuture for SendWithPayment<'a, P> {
+    type Output = Result<Response, PaymentError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (client, request) = self.builder.build_split();
+            let request = request?;
+            send_paid(self.provider, &self.options, request, |request| {
+                let client = client.clone();
+                async move { client.execute(request).await.map_err(PaymentError::from) }
+            })
+            .await
+        })
+    }
+}

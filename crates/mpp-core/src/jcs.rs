@@ -1,0 +1,127 @@
+//! The JSON Canonicalization Scheme (RFC 8785), used for the `request` and `opaque` parameters.
+//!
+//! Object members are sorted by their UTF-16 code units, strings use the minimal JSON escapes,
+//! and numbers are written the way ECMAScript's `Number.prototype.toString` writes them.
+
+use serde_json::{Map, Value};
+
+/// Serialises a JSON value canonically.
+///
+/// ```
+/// let v = serde_json::json!({"b": 1, "a": [true, null, "é<>&"], "c": 1.5e21});
+/// assert_eq!(mpp_core::jcs::to_string(&v), r#"{"a":[true,null,"é<>&"],"b":1,"c":1.5e+21}"#);
+/// ```
+pub fn to_string(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value);
+    out
+}
+
+/// Serialises a JSON object canonically.
+pub fn object_to_string(object: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    write_object(&mut out, object);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => write_object(out, map),
+    }
+}
+
+fn write_object(out: &mut String, map: &Map<String, Value>) {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+    out.push('{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(out, key);
+        out.push(':');
+        write_value(out, value);
+    }
+    out.push('}');
+}
+
+fn write_number(out: &mut String, n: &serde_json::Number) {
+    // Integers that a double holds exactly print as integers in ECMAScript too; everything
+    // else goes through the double, exactly as a JavaScript peer would see it.
+    const EXACT: u64 = 1 << 53;
+    if let Some(i) = n.as_i64().filter(|i| i.unsigned_abs() <= EXACT) {
+        out.push_str(&i.to_string());
+        return;
+    }
+    if let Some(u) = n.as_u64().filter(|u| *u <= EXACT) {
+        out.push_str(&u.to_string());
+        return;
+    }
+    let f = n.as_f64().unwrap_or(0.0);
+    let mut buf = ryu_js::Buffer::new();
+    out.push_str(buf.format(f));
+}
+
+fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{08}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{0c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sorts_by_utf16_code_units() {
+        // U+1F600 (UTF-16 D83D DE00) sorts before U+FB01 in UTF-16 order, after it in UTF-8
+        // byte order (F0… against EF…), which is what a BTreeMap would give.
+        let v = json!({"\u{FB01}": 2, "\u{1F600}": 1, "a": 3});
+        assert_eq!(to_string(&v), "{\"a\":3,\"\u{1F600}\":1,\"\u{FB01}\":2}");
+    }
+
+    #[test]
+    fn numbers_follow_ecmascript() {
+        let v = json!([0, -0.0, 1e21, 1e-7, 0.1, 123456789012345678u64, -5, 42431]);
+        assert_eq!(
+            to_string(&v),
+            "[0,0,1e+21,1e-7,0.1,123456789012345680,-5,42431]"
+        );
+    }
+
+    #[test]
+    fn escapes_minimally() {
+        let v = json!("a\"b\\c\u{1}\u{7f}\u{2028}\n");
+        assert_eq!(to_string(&v), "\"a\\\"b\\\\c\\u0001\u{7f}\u{2028}\\n\"");
+    }
+}

@@ -1,0 +1,43 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+mod body;
+mod charge;
+mod context;
+mod events;
+mod exchange;
+mod future;
+mod layer;
+mod method;
+mod mpp;
+mod payment;
+mod pricing;
+mod rejection;
+mod response;
+mod service;
+
+#[cfg(feature = "actix")]
+pub mod actix;
+#[cfg(feature = "axum")]
+mod axum;
+
+pub use charge::{ChargeError, ChargeOutcome, PaymentRequired};
+pub use context::RequestContext;
+pub use events::Event;
+pub use future::ResponseFuture;
+pub use layer::RequirePaymentLayer;
+pub use mpp::{BuildError, Mpp, MppBuilder, REALM_ENV, SECRET_ENV};
+pub use payment::Payment;
+pub use pricing::Pricing;
+pub use rejection::MissingPayment;
+pub use service::RequirePayment;
+
+pub use mpp_core;

@@ -1,0 +1,44 @@
+//! The payment methods an [`Mpp`](crate::Mpp) offers, held behind one object-safe trait.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use mpp_core::{ChargeParams, Credential, PriceError, Receipt, ServerMethod, VerifyError};
+use serde_json::{Map, Value};
+
+/// A boxed, sendable future.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// [`ServerMethod`] with its future boxed, so methods of different types share one list.
+pub(crate) trait DynMethod: Send + Sync {
+    fn name(&self) -> &str;
+    fn intent(&self) -> &str;
+    fn request(&self, params: &ChargeParams) -> Result<Map<String, Value>, PriceError>;
+    fn verify<'a>(
+        &'a self,
+        credential: &'a Credential,
+        request: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Receipt, VerifyError>>;
+}
+
+impl<M: ServerMethod> DynMethod for M {
+    fn name(&self) -> &str {
+        ServerMethod::method(self)
+    }
+
+    fn intent(&self) -> &str {
+        ServerMethod::intent(self)
+    }
+
+    fn request(&self, params: &ChargeParams) -> Result<Map<String, Value>, PriceError> {
+        ServerMethod::request(self, params)
+    }
+
+    fn verify<'a>(
+        &'a self,
+        credential: &'a Credential,
+        request: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Receipt, VerifyError>> {
+        Box::pin(ServerMethod::verify(self, credential, request))
+    }
+}
