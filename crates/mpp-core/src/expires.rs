@@ -60,7 +60,7 @@ pub fn from_system(t: SystemTime) -> OffsetDateTime {
     converted.map_or(LATEST, |t| t.min(LATEST))
 }
 
-/// Formats a [`SystemTime`] as [`format`] does.
+/// Formats a [`SystemTime`] as [`format()`] does.
 pub fn format_system(t: SystemTime) -> String {
     format(from_system(t))
 }
