@@ -14,8 +14,9 @@ impl Mpp {
     /// its challenge id was bound by this server's secret; its realm, `opaque` (the charge's
     /// `meta` plus the route scope) and `request` equal what this route issues now; it has an
     /// unexpired `expires`; its digest matches the request body; its challenge was not used
-    /// before; and the payment method verifies it. Every refusal yields
-    /// [`ChargeOutcome::PaymentRequired`] with fresh challenges.
+    /// before; and the payment method verifies it (the checks after parsing are
+    /// [`RouteTerms::verify`](crate::RouteTerms::verify), with this route's terms). Every
+    /// refusal yields [`ChargeOutcome::PaymentRequired`] with fresh challenges.
     ///
     /// The error is for a misconfigured route (a price the methods cannot express); answer it
     /// with a 500.

@@ -23,6 +23,7 @@ mod pricing;
 mod rejection;
 mod response;
 mod service;
+mod terms;
 
 #[cfg(feature = "actix")]
 pub mod actix;
@@ -39,5 +40,6 @@ pub use payment::Payment;
 pub use pricing::Pricing;
 pub use rejection::MissingPayment;
 pub use service::RequirePayment;
+pub use terms::{ChallengeBinding, RouteTerms};
 
 pub use mpp_core;

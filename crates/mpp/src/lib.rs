@@ -21,4 +21,27 @@ pub use mpp_server as server;
 #[cfg(feature = "client")]
 pub mod client {
     pub use mpp_client::*;
+
+    /// Pays Tempo challenges (features `client` and `tempo`).
+    #[cfg(feature = "tempo")]
+    pub use mpp_tempo::TempoProvider;
 }
+
+/// The Tempo payment method (feature `tempo`): `TempoCharge` with `server`, `TempoProvider`
+/// with `client`.
+#[cfg(feature = "tempo")]
+pub use mpp_tempo as tempo;
+
+/// The RedotPay payment method (feature `redotpay`): `RedotPayCharge` with `server`,
+/// `RedotPayBalance` and `RedotPayCrypto` with `client`.
+#[cfg(feature = "redotpay")]
+pub use mpp_redotpay as redotpay;
+
+/// A local secp256k1 key, as Tempo payers and fee payers use (feature `tempo`).
+#[cfg(feature = "tempo")]
+pub use mpp_tempo::PrivateKeySigner;
+
+/// Durable and shared replay stores and the store contract suite (feature `store`; the SQLite,
+/// Redis and PostgreSQL backends are `mpp-store` features).
+#[cfg(feature = "store")]
+pub use mpp_store as store;

@@ -30,6 +30,8 @@ pub(crate) enum ErrorType {
     FormatError,
     EncodingError,
     GenerationError,
+    VerificationError,
+    HttpError,
     UnsupportedOperation,
     UnknownError,
 }
@@ -142,7 +144,7 @@ mod tests {
 
     #[test]
     fn unknown_operations_are_unsupported() {
-        let response = answer_json(r#"{"schema": 1, "op": "server.verify", "input": {}}"#);
+        let response = answer_json(r#"{"schema": 1, "op": "no.such.op", "input": {}}"#);
         assert_eq!(response["error"]["type"], "unsupported_operation");
     }
 

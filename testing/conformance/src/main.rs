@@ -1,7 +1,8 @@
 //! `mpp-conformance-adapter`: answers one operation of the cross-SDK MPP conformance suite.
 //!
 //! It reads one JSON request on stdin, `{"schema": 1, "op": …, "input": …, "context"?: …}`,
-//! performs the operation with `mpp-core` and prints one JSON response, either
+//! performs the operation with our crates (`mpp-core`, and `mpp-server`, `mpp-client` and
+//! `mpp-tempo` where the operation needs them) and prints one JSON response, either
 //! `{"ok": true, "value": …}` or `{"ok": false, "error": {"type": …, "message": …}}`. It exits 0
 //! whenever a response was written, error responses included.
 
@@ -11,8 +12,12 @@ mod challenge_id;
 mod credential;
 mod envelope;
 mod header;
+mod http_flow;
 mod op;
 mod receipt;
+mod server_verify;
+mod tempo_cosign;
+mod tempo_receipt;
 
 use std::io::{Read, Write};
 use std::process::ExitCode;

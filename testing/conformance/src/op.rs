@@ -5,7 +5,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::envelope::{ErrorType, Failure};
-use crate::{base64url, challenge, challenge_id, credential, receipt};
+use crate::{
+    base64url, challenge, challenge_id, credential, http_flow, receipt, server_verify,
+    tempo_cosign, tempo_receipt,
+};
 
 /// What an operation returns; the error becomes the operation's error type.
 pub(crate) type Outcome<T> = Result<T, Box<dyn std::error::Error>>;
@@ -22,11 +25,15 @@ pub(crate) enum Op {
     Base64urlEncode,
     Base64urlDecode,
     ChallengeId,
+    TempoReceiptVerify,
+    TempoFeePayerCosign,
+    ServerVerify,
+    HttpPaymentRequest,
 }
 
 impl Op {
     /// Every operation, as `adapter.json` declares them.
-    pub(crate) const ALL: [Op; 9] = [
+    pub(crate) const ALL: [Op; 13] = [
         Op::ChallengeParse,
         Op::ChallengeFormat,
         Op::CredentialParse,
@@ -36,6 +43,10 @@ impl Op {
         Op::Base64urlEncode,
         Op::Base64urlDecode,
         Op::ChallengeId,
+        Op::TempoReceiptVerify,
+        Op::TempoFeePayerCosign,
+        Op::ServerVerify,
+        Op::HttpPaymentRequest,
     ];
 
     /// The operation's name in requests.
@@ -50,6 +61,10 @@ impl Op {
             Op::Base64urlEncode => "base64url.encode",
             Op::Base64urlDecode => "base64url.decode",
             Op::ChallengeId => "challenge.id",
+            Op::TempoReceiptVerify => "tempo.receipt.verify",
+            Op::TempoFeePayerCosign => "tempo.fee_payer.cosign",
+            Op::ServerVerify => "server.verify",
+            Op::HttpPaymentRequest => "http.payment_request",
         }
     }
 
@@ -66,6 +81,10 @@ impl Op {
             }
             Op::Base64urlEncode | Op::Base64urlDecode => ErrorType::EncodingError,
             Op::ChallengeId => ErrorType::GenerationError,
+            Op::TempoReceiptVerify | Op::TempoFeePayerCosign | Op::ServerVerify => {
+                ErrorType::VerificationError
+            }
+            Op::HttpPaymentRequest => ErrorType::HttpError,
         }
     }
 
@@ -81,6 +100,10 @@ impl Op {
             Op::Base64urlEncode => apply(input, base64url::encode),
             Op::Base64urlDecode => apply(input, base64url::decode),
             Op::ChallengeId => apply(input, challenge_id::generate),
+            Op::TempoReceiptVerify => apply(input, tempo_receipt::verify),
+            Op::TempoFeePayerCosign => apply(input, tempo_cosign::cosign),
+            Op::ServerVerify => apply(input, server_verify::verify),
+            Op::HttpPaymentRequest => apply(input, http_flow::send),
         };
         value.map_err(|e| Failure::new(self.error_type(), e.to_string()))
     }
@@ -105,6 +128,6 @@ mod tests {
         for op in Op::ALL {
             assert_eq!(Op::from_name(op.name()), Some(op));
         }
-        assert_eq!(Op::from_name("server.verify"), None);
+        assert_eq!(Op::from_name("no.such.op"), None);
     }
 }

@@ -219,6 +219,11 @@ fn redis_binary() -> Result<PathBuf> {
     let candidate = env_path(REDIS_ENV)
         .or_else(|| on_path("redis-server"))
         .unwrap_or_else(|| PathBuf::from("/usr/bin/redis-server"));
+    existing_redis(candidate)
+}
+
+/// `candidate` when it is a file, else the error that names `scripts/setup`.
+fn existing_redis(candidate: PathBuf) -> Result<PathBuf> {
     if candidate.is_file() {
         Ok(candidate)
     } else {
@@ -228,5 +233,20 @@ fn redis_binary() -> Result<PathBuf> {
             env: REDIS_ENV,
             looked: format!("${REDIS_ENV}, $PATH, {}", candidate.display()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_redis_names_the_setup_script() {
+        let err = existing_redis(PathBuf::from("/nonexistent/redis-server")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("scripts/setup") && text.contains("redis-server"),
+            "{text}"
+        );
     }
 }

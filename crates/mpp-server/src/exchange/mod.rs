@@ -18,23 +18,17 @@ use mpp_core::{
 
 use crate::context::{NONCE_KEY, ROUTE_SCOPE_KEY};
 use crate::events::{Event, emit};
-use crate::method::DynMethod;
 use crate::mpp::Inner;
+use crate::terms::{Offer, RouteTerms};
 use crate::{ChargeError, ChargeOutcome, Mpp, PaymentRequired, RequestContext};
 
-/// One method's terms for this route: the request object it would issue now.
-struct Offer<'a> {
-    method: &'a dyn DynMethod,
-    request: EncodedJson,
-}
-
-/// One request's exchange: what the route offers now, and the `opaque` it binds.
+/// One request's exchange: the route's terms (what it offers now, the `opaque` it binds, the
+/// body), which both issue challenges and verify credentials.
 struct Exchange<'a> {
     mpp: &'a Inner,
     context: &'a RequestContext,
     params: &'a ChargeParams,
-    offers: Vec<Offer<'a>>,
-    opaque: BTreeMap<String, String>,
+    terms: RouteTerms<'a>,
 }
 
 /// Runs the exchange for `context` priced with `params`.
@@ -97,12 +91,18 @@ impl<'a> Exchange<'a> {
         let mut opaque = params.meta.clone();
         opaque.remove(NONCE_KEY);
         opaque.insert(ROUTE_SCOPE_KEY.to_owned(), context.route().to_owned());
+        let terms = RouteTerms::exchange(
+            &mpp.realm,
+            offers,
+            opaque,
+            context.body_digest().copied(),
+            &mpp.store,
+        );
         Ok(Self {
             mpp,
             context,
             params,
-            offers,
-            opaque,
+            terms,
         })
     }
 
@@ -112,10 +112,11 @@ impl<'a> Exchange<'a> {
             .params
             .expires
             .unwrap_or_else(|| SystemTime::now() + self.mpp.challenge_ttl);
-        let mut challenges = Vec::with_capacity(self.offers.len());
-        let mut header_values = Vec::with_capacity(self.offers.len());
+        let offers = &self.terms.offers;
+        let mut challenges = Vec::with_capacity(offers.len());
+        let mut header_values = Vec::with_capacity(offers.len());
         for index in self.preferred_order() {
-            let Some(offer) = self.offers.get(index) else {
+            let Some(offer) = offers.get(index) else {
                 continue;
             };
             let mut builder = Challenge::builder(
@@ -164,7 +165,7 @@ impl<'a> Exchange<'a> {
 
     /// The `opaque` of a fresh challenge: the route's, plus a nonce.
     fn opaque_with_nonce(&self) -> BTreeMap<String, String> {
-        let mut opaque = self.opaque.clone();
+        let mut opaque = self.terms.opaque.clone().unwrap_or_default();
         opaque.insert(NONCE_KEY.to_owned(), nonce());
         opaque
     }
@@ -179,7 +180,7 @@ impl<'a> Exchange<'a> {
             .filter_map(|v: &HeaderValue| v.to_str().ok())
             .collect();
         let accept: AcceptPayment = lines.join(", ").parse().unwrap_or_default();
-        accept.rank(&self.offers, |offer| {
+        accept.rank(&self.terms.offers, |offer| {
             (offer.method.name(), offer.method.intent())
         })
     }

@@ -1,0 +1,517 @@
+//! [`RouteTerms`]: a credential checked against what a route asks for now. This is the one
+//! implementation of the server's check order; the HTTP exchange builds its terms from the
+//! route and verifies through it, and code outside an HTTP exchange (another transport,
+//! tooling) builds them explicitly.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::SystemTime;
+
+use mpp_core::{
+    BodyDigest, Challenge, Claim, Credential, EncodedJson, LedgerEntry, ReplayStore, ServerMethod,
+    ServerSecret, SharedStore, VerifyError,
+};
+use serde_json::{Map, Value};
+
+use crate::Payment;
+use crate::context::NONCE_KEY;
+use crate::method::DynMethod;
+
+/// Recognises the challenge ids a server bound: the first check a returned credential passes.
+///
+/// [`ServerSecret`] is the implementation servers use (HMAC-SHA256 under the current or a
+/// previous secret, compared in constant time). Another implementation only makes sense for
+/// tooling that must reproduce ids bound elsewhere.
+///
+/// ```
+/// use mpp_core::{Challenge, EncodedJson, ServerSecret};
+/// use mpp_server::ChallengeBinding;
+///
+/// let secret = ServerSecret::new("an-example-secret-that-is-32-bytes+")?;
+/// let request = EncodedJson::from_json(serde_json::json!({"amount": "50"}))?;
+/// let challenge = Challenge::builder("api.example.com", "example", "charge", request).bind(&secret);
+/// assert!(secret.is_bound(&challenge));
+///
+/// let mut forged = challenge.clone();
+/// forged.realm = "other.example.com".into();
+/// assert!(!secret.is_bound(&forged));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait ChallengeBinding: Send + Sync {
+    /// True when `challenge.id` binds the challenge's fields under this server's key.
+    fn is_bound(&self, challenge: &Challenge) -> bool;
+}
+
+impl ChallengeBinding for ServerSecret {
+    fn is_bound(&self, challenge: &Challenge) -> bool {
+        self.verify(challenge)
+    }
+}
+
+/// One method's terms: the request object the route would issue for it now.
+pub(crate) struct Offer<'a> {
+    pub(crate) method: &'a dyn DynMethod,
+    pub(crate) request: EncodedJson,
+}
+
+/// What a route asks for now, and the checks a returned credential must pass against it.
+///
+/// The terms are the realm, the offered methods with the request object each would issue,
+/// the `opaque` the route binds (none unless set), the request body (none unless set) and,
+/// optionally, a replay store. [`verify`](Self::verify) checks a credential in this order:
+///
+/// 1. its method and intent are offered ([`VerifyError::MethodUnsupported`]);
+/// 2. its challenge id was bound by `binding` ([`VerifyError::UnknownChallenge`]);
+/// 3. its realm, `opaque` and `request` equal the terms' ([`VerifyError::RouteMismatch`]);
+/// 4. it has an `expires` ([`VerifyError::MissingExpires`]) that is RFC 3339
+///    ([`VerifyError::InvalidExpires`]) and in the future ([`VerifyError::Expired`]);
+/// 5. its `digest` matches the body ([`VerifyError::DigestMismatch`]);
+/// 6. with a replay store, its challenge was not used before ([`VerifyError::Replayed`]);
+/// 7. the payment method verifies it.
+///
+/// [`Mpp::charge`](crate::Mpp::charge) and the HTTP adapters verify through the same terms,
+/// built from the route (with the route scope as `opaque`, the server's store and secret).
+/// Build them yourself to verify a credential that did not arrive over HTTP, or in tooling.
+///
+/// ```
+/// # mod stand_in { include!("../examples/stand_in/mod.rs"); }
+/// use mpp_core::{Challenge, Credential, EncodedJson, PaymentPayload, ServerSecret};
+/// use mpp_server::RouteTerms;
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let secret = ServerSecret::new("an-example-secret-that-is-32-bytes+")?;
+/// let method = stand_in::StandInMethod::new();
+/// let request = serde_json::json!({"amount": "50", "currency": "usd"});
+/// let request = request.as_object().cloned().unwrap_or_default();
+///
+/// // What the server issued earlier, and the client's answer to it.
+/// let issued = Challenge::builder("api.example.com", "example", "charge", EncodedJson::from_object(request.clone()))
+///     .expires_in(std::time::Duration::from_secs(300))
+///     .bind(&secret);
+/// let credential = Credential::new(issued.to_echo(), PaymentPayload::hash("0xabc"));
+///
+/// let terms = RouteTerms::new("api.example.com").offer(&method, request);
+/// let payment = terms.verify(&secret, credential.clone()).await?;
+/// assert_eq!(payment.receipt().reference, "0xabc");
+///
+/// // The same credential does not pay for other terms.
+/// let dearer = serde_json::json!({"amount": "99", "currency": "usd"});
+/// let other = RouteTerms::new("api.example.com").offer(&method, dearer.as_object().cloned().unwrap_or_default());
+/// let refused = other.verify(&secret, credential).await.unwrap_err();
+/// assert_eq!(refused.problem_type().slug(), "invalid-challenge");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct RouteTerms<'a> {
+    realm: &'a str,
+    pub(crate) offers: Vec<Offer<'a>>,
+    pub(crate) opaque: Option<BTreeMap<String, String>>,
+    /// The echoed `opaque` also carries the server's nonce (challenges the exchange issues).
+    nonce: bool,
+    body_digest: Option<BodyDigest>,
+    store: Option<&'a SharedStore>,
+}
+
+impl<'a> RouteTerms<'a> {
+    /// Terms in `realm`, offering nothing yet, binding no `opaque`, for a request without a
+    /// body and without a replay store.
+    pub fn new(realm: &'a str) -> Self {
+        Self {
+            realm,
+            offers: Vec::new(),
+            opaque: None,
+            nonce: false,
+            body_digest: None,
+            store: None,
+        }
+    }
+
+    /// The terms of an HTTP exchange: the route's offers, its `opaque` (echoed with a nonce),
+    /// its body and the server's store.
+    pub(crate) fn exchange(
+        realm: &'a str,
+        offers: Vec<Offer<'a>>,
+        opaque: BTreeMap<String, String>,
+        body_digest: Option<BodyDigest>,
+        store: &'a SharedStore,
+    ) -> Self {
+        Self {
+            realm,
+            offers,
+            opaque: Some(opaque),
+            nonce: true,
+            body_digest,
+            store: Some(store),
+        }
+    }
+
+    /// Offers `method` (its method name and intent) for `request`, the request object the
+    /// route issues for it now. The object is compared field by field with the echoed one.
+    #[must_use]
+    pub fn offer<M: ServerMethod>(mut self, method: &'a M, request: Map<String, Value>) -> Self {
+        self.offers.push(Offer {
+            method,
+            request: EncodedJson::from_object(request),
+        });
+        self
+    }
+
+    /// The `opaque` the route binds, decoded. Without it, a credential whose challenge carries
+    /// an `opaque` is refused.
+    #[must_use]
+    pub fn opaque(mut self, meta: BTreeMap<String, String>) -> Self {
+        self.opaque = Some(meta);
+        self
+    }
+
+    /// The request body: a challenge bound to a body (by its `digest`) is only accepted with
+    /// that body, and a request with a non-empty body needs such a challenge.
+    #[must_use]
+    pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
+        let body = body.as_ref();
+        self.body_digest = (!body.is_empty()).then(|| BodyDigest::compute(body));
+        self
+    }
+
+    /// Claims each challenge in `store` before its payment is verified (released again if the
+    /// method refuses it), so that a credential pays once; settled payments are recorded in
+    /// its ledger.
+    #[must_use]
+    pub fn replay_store(mut self, store: &'a SharedStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Checks `credential` against these terms, in the order the type documents, and returns
+    /// the verified payment with the method's receipt.
+    pub async fn verify<B>(
+        &self,
+        binding: &B,
+        credential: Credential,
+    ) -> Result<Payment, VerifyError>
+    where
+        B: ChallengeBinding + ?Sized,
+    {
+        let echo = &credential.challenge;
+        let offer = self.offer_for(echo)?;
+        if !binding.is_bound(echo) {
+            return Err(VerifyError::UnknownChallenge);
+        }
+        self.check_pinned(echo, offer)?;
+        let expires_at = check_expiry(echo, SystemTime::now())?;
+        check_digest(echo, self.body_digest.as_ref())?;
+
+        let key = format!("challenge:{}", echo.id);
+        if let Some(store) = self.store {
+            match store.claim(&key, expires_at).await? {
+                Claim::Claimed => {}
+                Claim::AlreadyClaimed => return Err(VerifyError::Replayed),
+            }
+        }
+        let receipt = match offer.method.verify(&credential, offer.request.json()).await {
+            Ok(receipt) => receipt,
+            Err(err) => {
+                if let Some(store) = self.store
+                    && let Err(release) = store.release(&key).await
+                {
+                    tracing::warn!(
+                        target: "mpp_server::verify",
+                        error = %release,
+                        "could not release the challenge claim after a failed verification"
+                    );
+                }
+                return Err(err);
+            }
+        };
+        tracing::info!(
+            target: "mpp_server::settle",
+            outcome = "settled",
+            reference = %receipt.reference,
+            "payment settled"
+        );
+        let mut ledger = ledger_entry(&credential, offer.request.json(), &receipt);
+        let payment = Payment::new(credential, receipt).map_err(VerifyError::other)?;
+        if let Some(store) = self.store {
+            ledger.receipt = payment
+                .receipt_header()
+                .to_str()
+                .unwrap_or_default()
+                .to_owned();
+            if let Err(err) = store.record(ledger).await {
+                tracing::warn!(
+                    target: "mpp_server::settle",
+                    error = %err,
+                    "could not record the settled payment in the ledger"
+                );
+            }
+        }
+        Ok(payment)
+    }
+
+    /// The offer the credential answers: its method and intent must be offered here.
+    fn offer_for(&self, echo: &Challenge) -> Result<&Offer<'a>, VerifyError> {
+        self.offers
+            .iter()
+            .find(|o| o.method.name() == echo.method && o.method.intent() == echo.intent)
+            .ok_or_else(|| VerifyError::MethodUnsupported {
+                method: echo.method.clone(),
+                intent: echo.intent.clone(),
+            })
+    }
+
+    /// The echo must be the challenge these terms issue: same realm, same `opaque` and the
+    /// same request object.
+    fn check_pinned(&self, echo: &Challenge, offer: &Offer<'_>) -> Result<(), VerifyError> {
+        if echo.realm != self.realm {
+            return Err(mismatch("realm"));
+        }
+        match (&self.opaque, echo.opaque_meta()) {
+            (None, None) => {}
+            (Some(expected), Some(Ok(mut meta))) => {
+                if self.nonce && meta.remove(NONCE_KEY).is_none() {
+                    return Err(mismatch("opaque"));
+                }
+                if meta != *expected {
+                    return Err(mismatch("opaque"));
+                }
+            }
+            _ => return Err(mismatch("opaque")),
+        }
+        if let Some(key) = first_difference(echo.request.json(), offer.request.json()) {
+            return Err(mismatch(&format!("request.{key}")));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RouteTerms<'_> {
+    /// The realm, the offers as `method/intent`, and whether an `opaque`, a body and a store
+    /// are set; never a request object or the `opaque` values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let offers: Vec<String> = self
+            .offers
+            .iter()
+            .map(|o| format!("{}/{}", o.method.name(), o.method.intent()))
+            .collect();
+        f.debug_struct("RouteTerms")
+            .field("realm", &self.realm)
+            .field("offers", &offers)
+            .field("opaque", &self.opaque.is_some())
+            .field("body", &self.body_digest.is_some())
+            .field("replay_store", &self.store.is_some())
+            .finish()
+    }
+}
+
+fn mismatch(field: &str) -> VerifyError {
+    VerifyError::RouteMismatch {
+        field: field.to_owned(),
+    }
+}
+
+/// The first key (in sorted order) whose value differs between two request objects.
+fn first_difference<'a>(
+    echoed: &'a Map<String, Value>,
+    expected: &'a Map<String, Value>,
+) -> Option<&'a str> {
+    let keys: BTreeMap<&str, ()> = echoed
+        .keys()
+        .chain(expected.keys())
+        .map(|k| (k.as_str(), ()))
+        .collect();
+    keys.into_keys()
+        .find(|key| echoed.get(*key) != expected.get(*key))
+}
+
+/// `expires` must be present, RFC 3339 and in the future; returns it.
+fn check_expiry(echo: &Challenge, now: SystemTime) -> Result<SystemTime, VerifyError> {
+    let expires = match echo.expires_at() {
+        None => return Err(VerifyError::MissingExpires),
+        Some(Err(_)) => return Err(VerifyError::InvalidExpires),
+        Some(Ok(expires)) => expires,
+    };
+    if mpp_core::expires::is_past(expires, now) {
+        return Err(VerifyError::Expired(
+            echo.expires.clone().unwrap_or_default(),
+        ));
+    }
+    Ok(SystemTime::from(expires))
+}
+
+/// A request with a body needs a challenge bound to that body; a challenge bound to a body
+/// needs that body.
+fn check_digest(echo: &Challenge, body: Option<&BodyDigest>) -> Result<(), VerifyError> {
+    let bound = match echo.digest.as_deref() {
+        None if body.is_none() => return Ok(()),
+        None => return Err(VerifyError::DigestMismatch),
+        Some(text) => text
+            .parse::<BodyDigest>()
+            .map_err(|_| VerifyError::DigestMismatch)?,
+    };
+    let current = body.copied().unwrap_or_else(|| BodyDigest::compute(b""));
+    if bound == current {
+        Ok(())
+    } else {
+        Err(VerifyError::DigestMismatch)
+    }
+}
+
+fn ledger_entry(
+    credential: &Credential,
+    request: &Map<String, Value>,
+    receipt: &mpp_core::Receipt,
+) -> LedgerEntry {
+    let text = |key: &str| request.get(key).and_then(Value::as_str).unwrap_or_default();
+    let echo = &credential.challenge;
+    let mut entry = LedgerEntry::new(
+        echo.id.as_str(),
+        echo.method.as_str(),
+        echo.intent.as_str(),
+        text("amount"),
+        text("currency"),
+        receipt.reference.as_str(),
+    );
+    entry.recipient = request
+        .get("recipient")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    entry.payer = credential.source.clone();
+    entry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mpp_core::{ChargeParams, PaymentPayload, PriceError, Receipt};
+    use serde_json::json;
+
+    fn challenge(expires: Option<&str>, digest: Option<&BodyDigest>) -> Challenge {
+        let request = EncodedJson::from_json(json!({"amount": "1"})).unwrap();
+        let mut builder = Challenge::builder("r", "test", "charge", request);
+        if let Some(expires) = expires {
+            builder = builder.expires(expires);
+        }
+        if let Some(digest) = digest {
+            builder = builder.digest(digest);
+        }
+        builder.id("x")
+    }
+
+    #[test]
+    fn expiry_is_required_valid_and_future() {
+        let now = SystemTime::now();
+        assert!(matches!(
+            check_expiry(&challenge(None, None), now),
+            Err(VerifyError::MissingExpires)
+        ));
+        assert!(matches!(
+            check_expiry(&challenge(Some("tomorrow"), None), now),
+            Err(VerifyError::InvalidExpires)
+        ));
+        assert!(matches!(
+            check_expiry(&challenge(Some("2001-01-01T00:00:00Z"), None), now),
+            Err(VerifyError::Expired(_))
+        ));
+        assert!(check_expiry(&challenge(Some("2999-01-01T00:00:00Z"), None), now).is_ok());
+    }
+
+    #[test]
+    fn digest_binds_the_body_both_ways() {
+        let a = BodyDigest::compute(b"a");
+        let b = BodyDigest::compute(b"b");
+        assert!(check_digest(&challenge(None, None), None).is_ok());
+        assert!(check_digest(&challenge(None, Some(&a)), Some(&a)).is_ok());
+        assert!(check_digest(&challenge(None, Some(&a)), Some(&b)).is_err());
+        assert!(check_digest(&challenge(None, None), Some(&a)).is_err());
+        assert!(check_digest(&challenge(None, Some(&a)), None).is_err());
+    }
+
+    #[test]
+    fn names_the_first_differing_request_field() {
+        let a = json!({"amount": "1", "currency": "usd"});
+        let b = json!({"amount": "2", "currency": "usd"});
+        let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
+        assert_eq!(first_difference(a, a), None);
+        assert_eq!(first_difference(a, b), Some("amount"));
+    }
+
+    struct Accept;
+
+    impl ServerMethod for Accept {
+        fn method(&self) -> &str {
+            "test"
+        }
+        fn intent(&self) -> &str {
+            "charge"
+        }
+        fn request(&self, _: &ChargeParams) -> Result<Map<String, Value>, PriceError> {
+            Ok(Map::new())
+        }
+        async fn verify(
+            &self,
+            _: &Credential,
+            _: &Map<String, Value>,
+        ) -> Result<Receipt, VerifyError> {
+            Ok(Receipt::new("test", "ref"))
+        }
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn issued(opaque: Option<&BTreeMap<String, String>>) -> Credential {
+        let secret = ServerSecret::new(SECRET).unwrap();
+        let request = EncodedJson::from_json(json!({"amount": "1"})).unwrap();
+        let mut builder =
+            Challenge::builder("r", "test", "charge", request).expires("2999-01-01T00:00:00Z");
+        if let Some(opaque) = opaque {
+            builder = builder.opaque(opaque);
+        }
+        Credential::new(builder.bind(&secret), PaymentPayload::hash("0x1"))
+    }
+
+    fn run(terms: &RouteTerms<'_>, credential: Credential) -> Result<Payment, VerifyError> {
+        let secret = ServerSecret::new(SECRET).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(terms.verify(&secret, credential))
+    }
+
+    #[test]
+    fn opaque_is_pinned_both_ways() {
+        let method = Accept;
+        let request = json!({"amount": "1"}).as_object().cloned().unwrap();
+        let plain = RouteTerms::new("r").offer(&method, request.clone());
+        let meta = BTreeMap::from([("k".to_owned(), "v".to_owned())]);
+        let scoped = RouteTerms::new("r")
+            .offer(&method, request)
+            .opaque(meta.clone());
+
+        assert!(run(&plain, issued(None)).is_ok());
+        assert!(run(&scoped, issued(Some(&meta))).is_ok());
+        for (terms, credential) in [(&plain, issued(Some(&meta))), (&scoped, issued(None))] {
+            assert!(matches!(
+                run(terms, credential),
+                Err(VerifyError::RouteMismatch { field }) if field == "opaque"
+            ));
+        }
+    }
+
+    #[test]
+    fn a_replay_store_makes_a_credential_pay_once() {
+        let method = Accept;
+        let store = SharedStore::default();
+        let request = json!({"amount": "1"}).as_object().cloned().unwrap();
+        let terms = RouteTerms::new("r")
+            .offer(&method, request)
+            .replay_store(&store);
+        let credential = issued(None);
+        assert!(run(&terms, credential.clone()).is_ok());
+        assert!(matches!(
+            run(&terms, credential),
+            Err(VerifyError::Replayed)
+        ));
+        assert!(format!("{terms:?}").contains("test/charge"));
+    }
+}

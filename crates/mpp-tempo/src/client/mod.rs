@@ -1,0 +1,5 @@
+//! The client half: [`TempoProvider`] pays Tempo `charge` challenges.
+
+mod provider;
+
+pub use provider::TempoProvider;

@@ -1,0 +1,258 @@
+//! `transaction` credentials (pull mode): the server checks the signed transaction, co-signs
+//! it when it sponsors fees, broadcasts it and confirms the receipt.
+
+use std::time::SystemTime;
+
+use alloy::primitives::{Address, U256, keccak256};
+use mpp_core::{ChargeMode, Receipt, VerifyError};
+use tempo_alloy::rpc::TempoTransactionRequest;
+
+use super::method::{TempoCharge, Verification};
+use super::verify_hash::{tx_key, verify_receipt};
+use crate::envelope::SignedPayment;
+use crate::error::RpcError;
+use crate::rpc::Rpc;
+use crate::transfer::{decode_transfer_call, expected_transfers, match_transfers};
+
+/// The replay key of the signed bytes a client sent.
+fn bytes_key(raw: &[u8]) -> String {
+    format!("tempo:charge:signed:{:x}", keccak256(raw))
+}
+
+pub(crate) async fn verify(
+    charge: &TempoCharge,
+    v: &Verification<'_>,
+    signature: &str,
+) -> Result<Receipt, VerifyError> {
+    let request = &v.request;
+    if !request.allows(ChargeMode::Pull) {
+        return Err(VerifyError::failed("pull mode is not offered"));
+    }
+    let raw = signature
+        .strip_prefix("0x")
+        .and_then(|h| alloy::hex::decode(h).ok())
+        .ok_or_else(|| VerifyError::invalid_payload("the transaction is not 0x-prefixed hex"))?;
+    let payment = SignedPayment::decode(&raw)?;
+    if payment.tx.chain_id != request.chain_id {
+        return Err(VerifyError::failed(format!(
+            "the transaction is for chain {}, the challenge for chain {}",
+            payment.tx.chain_id, request.chain_id
+        )));
+    }
+    if let Some(source) = v.source_address()?
+        && source != payment.sender
+    {
+        return Err(VerifyError::failed(
+            "the transaction is not signed by the credential's source",
+        ));
+    }
+    let expected = expected_transfers(request, v.realm(), v.challenge_id())?;
+    let sponsored = payment.is_sponsored();
+    if sponsored {
+        if !request.fee_payer {
+            return Err(VerifyError::failed(
+                "the challenge does not offer fee sponsorship",
+            ));
+        }
+        charge.inner().policy.check_payment(
+            &payment.tx,
+            request.currency,
+            &expected,
+            SystemTime::now(),
+            v.expires,
+        )?;
+    } else {
+        let observed: Vec<_> = payment
+            .tx
+            .calls
+            .iter()
+            .filter_map(|call| decode_transfer_call(call, request.currency))
+            .collect();
+        match_transfers(&expected, &observed, None)?;
+    }
+
+    let signed_key = bytes_key(&raw);
+    charge.claim(&signed_key).await?;
+    let total = U256::from(request.amount.base_units());
+    let prepared = match simulate(&charge.inner().rpc, &payment, request.currency, total).await {
+        Err(e) => Err(e),
+        Ok(()) if sponsored => sponsor(charge, v, &payment).await,
+        Ok(()) => Ok(payment.encoded_2718()),
+    };
+    let final_raw = match prepared {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            charge.release(&signed_key).await;
+            return Err(e);
+        }
+    };
+    let hash = keccak256(&final_raw);
+    charge.claim(&tx_key(&hash)).await?;
+    let receipt = charge
+        .inner()
+        .rpc
+        .send_raw_transaction_sync(&final_raw)
+        .await?;
+    if receipt.transaction_hash != hash {
+        return Err(VerifyError::failed(
+            "the mined transaction is not the one that was signed",
+        ));
+    }
+    verify_receipt(
+        &receipt,
+        request,
+        v.realm(),
+        v.challenge_id(),
+        Some(payment.sender),
+    )?;
+    Ok(v.receipt(format!("{hash}")))
+}
+
+/// Runs each call with `eth_call` from the sender, then checks that the sender holds the total
+/// the calls pay. A node without `eth_call` is a missing capability, not a pass.
+///
+/// Calls are simulated one by one as plain calls: nodes answer a Tempo transaction's `calls`
+/// batch in `eth_call` and `eth_estimateGas` without reporting a reverting call.
+async fn simulate(
+    rpc: &Rpc,
+    payment: &SignedPayment,
+    currency: Address,
+    total: U256,
+) -> Result<(), VerifyError> {
+    for call in &payment.tx.calls {
+        let mut request = TempoTransactionRequest::default();
+        request.inner.from = Some(payment.sender);
+        request.inner.to = Some(call.to);
+        request.inner.value = Some(call.value);
+        request.inner.input = call.input.clone().into();
+        match rpc.call(&request).await {
+            Ok(_) => {}
+            Err(RpcError::Rejected { message, .. }) => {
+                return Err(VerifyError::failed(format!(
+                    "the transaction would fail: {message}"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match rpc.balance_of(currency, payment.sender).await? {
+        Some(balance) if balance >= total => Ok(()),
+        Some(_) => Err(VerifyError::failed(
+            "the transaction would fail: the payer's balance cannot cover the payment",
+        )),
+        None => Err(VerifyError::failed("the currency is not a TIP-20 token")),
+    }
+}
+
+/// Co-signs locally, or through the remote co-signer the request names.
+async fn sponsor(
+    charge: &TempoCharge,
+    v: &Verification<'_>,
+    payment: &SignedPayment,
+) -> Result<Vec<u8>, VerifyError> {
+    if let Some(url) = &v.request.fee_payer_url {
+        let cosigner = Rpc::from_url(url, charge.inner().rpc_timeout)?;
+        let bytes = cosigner
+            .sign_raw_transaction(&payment.encoded_envelope())
+            .await?;
+        return check_cosigned(&bytes, payment);
+    }
+    let signer = charge
+        .local_fee_payer()
+        .ok_or_else(|| VerifyError::failed("no fee payer is configured"))?;
+    let fee_token = charge.fee_token_for(v.request.currency);
+    charge.inner().policy.check_fee_token(fee_token)?;
+    check_sponsor_balance(&charge.inner().rpc, signer.address(), fee_token, payment).await?;
+    payment
+        .cosign(signer, fee_token)
+        .await
+        .map_err(|e| VerifyError::other(format!("the fee payer could not sign: {e}")))
+}
+
+/// Refuses to sponsor when the fee payer cannot cover the transaction's maximum fee.
+async fn check_sponsor_balance(
+    rpc: &Rpc,
+    sponsor: Address,
+    fee_token: Address,
+    payment: &SignedPayment,
+) -> Result<(), VerifyError> {
+    // gas · max fee is in 18-decimal units; TIP-20 fee tokens have 6.
+    let max_fee = U256::from(payment.tx.gas_limit) * U256::from(payment.tx.max_fee_per_gas)
+        / U256::from(1_000_000_000_000u64);
+    match rpc.balance_of(fee_token, sponsor).await? {
+        Some(balance) if balance >= max_fee => Ok(()),
+        _ => Err(VerifyError::other(
+            "the fee payer's balance cannot cover the transaction fee",
+        )),
+    }
+}
+
+/// The co-signer must return the client's transaction, fee token and fee-payer signature added.
+fn check_cosigned(bytes: &[u8], payment: &SignedPayment) -> Result<Vec<u8>, VerifyError> {
+    let cosigned = SignedPayment::decode(bytes)
+        .map_err(|e| VerifyError::other(format!("the co-signer answered garbage: {e}")))?;
+    let mut unsponsored = cosigned.tx.clone();
+    unsponsored.fee_token = None;
+    unsponsored.fee_payer_signature = payment.tx.fee_payer_signature;
+    let signed_by_fee_payer = cosigned
+        .tx
+        .fee_payer_signature
+        .is_some_and(|s| s != tempo_alloy::primitives::transaction::FEE_PAYER_SIGNATURE_MARKER);
+    if cosigned.sender != payment.sender || unsponsored != payment.tx || !signed_by_fee_payer {
+        return Err(VerifyError::other(
+            "the co-signer returned a different transaction",
+        ));
+    }
+    Ok(cosigned.encoded_2718())
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::rpc::json_rpc::ErrorPayload;
+    use alloy::signers::SignerSync;
+    use alloy::signers::local::PrivateKeySigner;
+    use tempo_alloy::primitives::{TempoSignature, TempoTransaction};
+
+    use super::*;
+    use crate::envelope::TxForm;
+
+    #[tokio::test]
+    async fn a_node_without_simulation_is_not_a_pass() {
+        let (rpc, node) = crate::rpc::tests::mocked();
+        let key = PrivateKeySigner::random();
+        let tx = TempoTransaction {
+            calls: vec![crate::transfer::transfer_call(
+                crate::constants::PATH_USD,
+                Address::repeat_byte(1),
+                mpp_core::Amount::new(1),
+                None,
+            )],
+            ..Default::default()
+        };
+        let signature = TempoSignature::from(key.sign_hash_sync(&tx.signature_hash()).unwrap());
+        let payment = SignedPayment {
+            tx,
+            signature,
+            sender: key.address(),
+            form: TxForm::Tempo,
+        };
+        node.push_failure(ErrorPayload {
+            code: -32601,
+            message: "method not found".into(),
+            data: None,
+        });
+        let err = simulate(&rpc, &payment, crate::constants::PATH_USD, U256::from(1))
+            .await
+            .unwrap_err();
+        assert_eq!(err.problem_type(), mpp_core::ProblemType::InternalError);
+        node.push_failure(ErrorPayload {
+            code: 3,
+            message: "execution reverted".into(),
+            data: None,
+        });
+        let err = simulate(&rpc, &payment, crate::constants::PATH_USD, U256::from(1))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, VerifyError::Failed(_)), "{err}");
+    }
+}
