@@ -1,0 +1,349 @@
+//! [`PostgresStore`]: claims and the ledger in PostgreSQL, shared by every replica that
+//! reaches the database.
+
+mod error;
+mod options;
+mod schema;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+pub use options::PostgresOptions;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use mpp_core::{Claim, LedgerEntry, LedgerQuery, ReplayStore, StoreError};
+use tokio_postgres::NoTls;
+
+use crate::OpenError;
+use crate::ledger_row::{COLUMNS, Row, sql_limit};
+use crate::prefix::check_table_prefix;
+use crate::redact::redact;
+
+use error::{pg_error, pool_error, timed_out};
+
+/// Expired claims are deleted after every this many claims made through one store.
+const PURGE_EVERY: u64 = 1024;
+
+/// A replay store and payment ledger in PostgreSQL: one store for every replica of a server.
+///
+/// - **Atomic claims**: one `INSERT … ON CONFLICT (key) DO UPDATE … WHERE expires_at <= now`;
+///   PostgreSQL locks the row, so of any number of concurrent claims from any number of
+///   processes exactly one gets [`Claim::Claimed`].
+/// - **Durable**: each call is its own committed transaction, and sessions run with
+///   `synchronous_commit = on`, so a claim or ledger entry is in the WAL on disk before the call
+///   returns.
+/// - **Expiry**: compared with the clock of the process making the claim; expired rows are
+///   purged now and then, or with [`PostgresStore::purge_expired`].
+/// - **Ledger**: an append-only table (triggers refuse `UPDATE`, `DELETE` and `TRUNCATE`).
+/// - **Outages**: every call is bounded by the operation timeout and fails with
+///   [`StoreError::Unavailable`] while the database is unreachable; broken connections are
+///   dropped from the pool and new ones opened, so the same store works again once the
+///   database is back.
+///
+/// ```no_run
+/// use std::time::{Duration, SystemTime};
+/// use mpp_store::{Claim, PostgresStore, ReplayStore};
+///
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = PostgresStore::connect("postgres://shop@127.0.0.1:5432/payments").await?;
+/// let until = SystemTime::now() + Duration::from_secs(300);
+/// assert_eq!(store.claim("tempo:0xabc", until).await?, Claim::Claimed);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    /// The connection string with its password masked, for logs.
+    target: String,
+    prefix: String,
+    sql: Sql,
+    operation_timeout: Duration,
+    claims: AtomicU64,
+}
+
+/// The statements, with the table prefix spliced in once.
+struct Sql {
+    claim: String,
+    release: String,
+    record: String,
+    ledger_all: String,
+    ledger_newest: String,
+    purge: String,
+}
+
+impl Sql {
+    fn new(p: &str) -> Self {
+        Self {
+            claim: format!(
+                "INSERT INTO {p}claims (key, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at \
+                 WHERE {p}claims.expires_at <= $3"
+            ),
+            release: format!("DELETE FROM {p}claims WHERE key = $1"),
+            record: format!(
+                "INSERT INTO {p}ledger ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ),
+            ledger_all: format!("SELECT {COLUMNS} FROM {p}ledger ORDER BY seq"),
+            ledger_newest: format!(
+                "SELECT {COLUMNS} FROM (SELECT seq, {COLUMNS} FROM {p}ledger ORDER BY seq DESC LIMIT $1) \
+                 AS newest ORDER BY seq"
+            ),
+            purge: format!("DELETE FROM {p}claims WHERE expires_at <= $1"),
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `config` (a URL or key-value string) with the default options.
+    pub async fn connect(config: &str) -> Result<Self, OpenError> {
+        Self::connect_with(PostgresOptions::new(config)).await
+    }
+
+    /// Connects with `options` and creates or migrates the tables. Fails with
+    /// [`OpenError::Store`] (unavailable) when the database cannot be reached in time.
+    pub async fn connect_with(options: PostgresOptions) -> Result<Self, OpenError> {
+        check_table_prefix(&options.table_prefix)?;
+        if options.pool_size == 0 {
+            return Err(OpenError::Config(
+                "the pool size must be at least 1".to_owned(),
+            ));
+        }
+        let target = redact(&options.config);
+        let mut config: tokio_postgres::Config = options.config.parse().map_err(|_| {
+            OpenError::Config(format!("invalid PostgreSQL connection string {target}"))
+        })?;
+        config
+            .connect_timeout(options.connect_timeout)
+            .tcp_user_timeout(options.operation_timeout)
+            .keepalives(true)
+            .application_name("mpp-store")
+            // Durable commits whatever the server's default, and the server gives up on a
+            // statement (rolling it back) about when the caller stops waiting for it.
+            .options(format!(
+                "-c synchronous_commit=on -c statement_timeout={0} -c lock_timeout={0}",
+                options.operation_timeout.as_millis().max(1)
+            ));
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(options.operation_timeout))
+            .create_timeout(Some(options.connect_timeout))
+            .recycle_timeout(Some(options.operation_timeout))
+            .build()
+            .map_err(|e| OpenError::Config(format!("building the connection pool: {e}")))?;
+        let limit = options
+            .connect_timeout
+            .saturating_add(options.operation_timeout.saturating_mul(2));
+        let migrated = match tokio::time::timeout(
+            limit,
+            schema::migrate(&pool, &options.table_prefix),
+        )
+        .await
+        {
+            Ok(migrated) => migrated,
+            Err(_) => Err(timed_out("creating the schema", limit).into()),
+        };
+        if let Err(e) = &migrated {
+            tracing::error!(backend = "postgres", target = %target, error = %e, "opening the store failed");
+        }
+        migrated?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                target,
+                sql: Sql::new(&options.table_prefix),
+                prefix: options.table_prefix,
+                operation_timeout: options.operation_timeout,
+                claims: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The table-name prefix.
+    pub fn table_prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// Deletes every expired claim and returns how many went. Claims call this now and then by
+    /// themselves; call it from a timer to keep the table small under low traffic.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        self.bounded("purge_expired", async {
+            let client = self.client().await?;
+            let statement = client
+                .prepare_cached(&self.inner.sql.purge)
+                .await
+                .map_err(pg_error)?;
+            client
+                .execute(&statement, &[&SystemTime::now()])
+                .await
+                .map_err(pg_error)
+        })
+        .await
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.inner.pool.get().await.map_err(pool_error)
+    }
+
+    /// Runs one operation within the operation timeout, logging its failure.
+    async fn bounded<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let result = match tokio::time::timeout(self.inner.operation_timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(timed_out(op, self.inner.operation_timeout)),
+        };
+        if let Err(e) = &result {
+            tracing::error!(backend = "postgres", target = %self.inner.target, op, error = %e, "store operation failed");
+        }
+        result
+    }
+
+    async fn claim_once(&self, key: &str, expires_at: SystemTime) -> Result<Claim, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&self.inner.sql.claim)
+            .await
+            .map_err(pg_error)?;
+        let now = SystemTime::now();
+        let changed = client
+            .execute(&statement, &[&key, &expires_at, &now])
+            .await
+            .map_err(pg_error)?;
+        Ok(if changed == 1 {
+            Claim::Claimed
+        } else {
+            Claim::AlreadyClaimed
+        })
+    }
+
+    async fn ledger_once(&self, limit: Option<usize>) -> Result<Vec<LedgerEntry>, StoreError> {
+        let client = self.client().await?;
+        let rows = match limit {
+            Some(limit) => {
+                let statement = client
+                    .prepare_cached(&self.inner.sql.ledger_newest)
+                    .await
+                    .map_err(pg_error)?;
+                client.query(&statement, &[&sql_limit(limit)]).await
+            }
+            None => {
+                let statement = client
+                    .prepare_cached(&self.inner.sql.ledger_all)
+                    .await
+                    .map_err(pg_error)?;
+                client.query(&statement, &[]).await
+            }
+        }
+        .map_err(pg_error)?;
+        rows.iter()
+            .map(|row| read_row(row).map(Row::into_entry).map_err(pg_error))
+            .collect()
+    }
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.inner.target)
+            .field("table_prefix", &self.inner.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReplayStore for PostgresStore {
+    async fn claim(&self, key: &str, expires_at: SystemTime) -> Result<Claim, StoreError> {
+        let claimed = self
+            .bounded("claim", self.claim_once(key, expires_at))
+            .await?;
+        let purge_now =
+            self.inner.claims.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1;
+        if purge_now && let Err(e) = self.purge_expired().await {
+            tracing::warn!(backend = "postgres", error = %e, "purging expired claims failed");
+        }
+        Ok(claimed)
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        self.bounded("release", async {
+            let client = self.client().await?;
+            let statement = client
+                .prepare_cached(&self.inner.sql.release)
+                .await
+                .map_err(pg_error)?;
+            client
+                .execute(&statement, &[&key])
+                .await
+                .map(drop)
+                .map_err(pg_error)
+        })
+        .await
+    }
+
+    async fn record(&self, entry: LedgerEntry) -> Result<(), StoreError> {
+        self.bounded("record", async {
+            let client = self.client().await?;
+            let statement = client
+                .prepare_cached(&self.inner.sql.record)
+                .await
+                .map_err(pg_error)?;
+            let e = &entry;
+            client
+                .execute(
+                    &statement,
+                    &[
+                        &e.challenge_id,
+                        &e.method,
+                        &e.intent,
+                        &e.amount,
+                        &e.currency,
+                        &e.recipient,
+                        &e.payer,
+                        &e.reference,
+                        &e.receipt,
+                        &e.settled_at,
+                    ],
+                )
+                .await
+                .map(drop)
+                .map_err(pg_error)
+        })
+        .await
+    }
+
+    async fn ledger(&self, query: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError> {
+        self.bounded("ledger", self.ledger_once(query.limit)).await
+    }
+}
+
+fn read_row(row: &tokio_postgres::Row) -> Result<Row, tokio_postgres::Error> {
+    Ok(Row {
+        challenge_id: row.try_get(0)?,
+        method: row.try_get(1)?,
+        intent: row.try_get(2)?,
+        amount: row.try_get(3)?,
+        currency: row.try_get(4)?,
+        recipient: row.try_get(5)?,
+        payer: row.try_get(6)?,
+        reference: row.try_get(7)?,
+        receipt: row.try_get(8)?,
+        settled_at: row.try_get(9)?,
+    })
+}

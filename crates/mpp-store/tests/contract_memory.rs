@@ -1,0 +1,153 @@
+//! The contract suite against the in-memory store, and against deliberately broken stores to
+//! show that the suite catches what it claims to catch.
+#![cfg(feature = "contract")]
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use mpp_store::contract::{Suite, run};
+use mpp_store::{
+    Claim, LedgerEntry, LedgerQuery, MemoryStore, ReplayStore, SharedStore, StoreError,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_store_passes() {
+    let report = run(|| async { MemoryStore::new() }).await.unwrap();
+    assert_eq!(report.checks().len(), 10, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shared_store_passes_and_reopen_keeps_the_same_handle() {
+    // Reopening a handle to the same memory is the closest a memory store gets to durability.
+    Suite::new(|| async { SharedStore::new(MemoryStore::new()) })
+        .reopen(|store| async move { store.clone() })
+        .run()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reopen_that_loses_data_fails() {
+    let failure = Suite::new(|| async { MemoryStore::new() })
+        .reopen(|_old| async { MemoryStore::new() })
+        .run()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "claims_and_ledger_survive_reopen",
+        "{failure}"
+    );
+}
+
+/// A store with the classic bug: check, then (after an await) set.
+#[derive(Default)]
+struct RacyStore {
+    claims: Mutex<HashMap<String, SystemTime>>,
+    ledger: Mutex<Vec<LedgerEntry>>,
+    /// Claims never expire.
+    sticky: bool,
+    /// The ledger lists newest first.
+    reversed: bool,
+    /// Check-then-set without holding the lock.
+    racy: bool,
+}
+
+impl ReplayStore for RacyStore {
+    async fn claim(&self, key: &str, expires_at: SystemTime) -> Result<Claim, StoreError> {
+        let now = SystemTime::now();
+        let live = |until: &SystemTime| self.sticky || *until > now;
+        if self.racy {
+            let taken = self.claims.lock().unwrap().get(key).is_some_and(live);
+            if taken {
+                return Ok(Claim::AlreadyClaimed);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.claims
+                .lock()
+                .unwrap()
+                .insert(key.to_owned(), expires_at);
+            return Ok(Claim::Claimed);
+        }
+        let mut claims = self.claims.lock().unwrap();
+        if claims.get(key).is_some_and(live) {
+            return Ok(Claim::AlreadyClaimed);
+        }
+        claims.insert(key.to_owned(), expires_at);
+        Ok(Claim::Claimed)
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        self.claims.lock().unwrap().remove(key);
+        Ok(())
+    }
+
+    async fn record(&self, entry: LedgerEntry) -> Result<(), StoreError> {
+        self.ledger.lock().unwrap().push(entry);
+        Ok(())
+    }
+
+    async fn ledger(&self, query: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError> {
+        let ledger = self.ledger.lock().unwrap();
+        let skip = query.limit.map_or(0, |l| ledger.len().saturating_sub(l));
+        let mut out: Vec<_> = ledger.iter().skip(skip).cloned().collect();
+        if self.reversed {
+            out.reverse();
+        }
+        Ok(out)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_suite_itself_accepts_a_correct_store() {
+    run(|| async { RacyStore::default() }).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_check_then_set_claim_is_caught() {
+    let failure = run(|| async {
+        RacyStore {
+            racy: true,
+            ..RacyStore::default()
+        }
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "concurrent_claims_have_one_winner",
+        "{failure}"
+    );
+    assert!(failure.detail().contains("winners"), "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn claims_that_never_expire_are_caught() {
+    let failure = run(|| async {
+        RacyStore {
+            sticky: true,
+            ..RacyStore::default()
+        }
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(failure.check(), "claims_expire", "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_ledger_out_of_order_is_caught() {
+    let failure = run(|| async {
+        RacyStore {
+            reversed: true,
+            ..RacyStore::default()
+        }
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "ledger_keeps_every_entry_in_order",
+        "{failure}"
+    );
+}
