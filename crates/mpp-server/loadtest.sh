@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Load test of the axum example on loopback: the 402 path (wrk and loadgen) and the verify
-# path (loadgen, one fresh credential per request). Bounded in time and count; the server it
-# starts is stopped by its PID.
+# Load test of a paid axum route on loopback: the 402 path (wrk and loadgen) and the verify
+# path (loadgen, one fresh credential per request). The route is served by `loadgen --serve`
+# with its stand-in method, so what is measured is the server's own overhead, not a chain.
+# Bounded in time and count; the server it starts is stopped by its PID.
 #
 #   crates/mpp-server/loadtest.sh [requests] [concurrency]
 set -euo pipefail
@@ -11,10 +12,10 @@ requests="${1:-20000}"
 concurrency="${2:-64}"
 addr="127.0.0.1:${MPP_LOADTEST_PORT:-38402}"
 
-cargo build --release -q -p mpp-server --features axum --example axum --example loadgen
+cargo build --release -q -p mpp-server --example loadgen
 target="${CARGO_TARGET_DIR:-target}/release/examples"
 
-"$target/axum" --serve "$addr" > /dev/null &
+"$target/loadgen" --serve "$addr" > /dev/null &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do

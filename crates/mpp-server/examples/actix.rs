@@ -1,16 +1,22 @@
-//! The Go guide's middleware example on actix-web: `RequirePayment` wraps a resource, and the
-//! handler takes the verified payment as an extractor. Driven in process with actix-web's
-//! test utilities.
+//! The Go guide's middleware example on actix-web, paid on Tempo: `RequirePayment` wraps a
+//! resource, and the handler takes the verified payment as an extractor (the guide's
+//! `CredentialFromContext`).
 //!
-//! Run with `cargo run -p mpp-server --features actix --example actix`.
+//! ```text
+//! TEMPO_RPC_URL=https://rpc.moderato.tempo.xyz MPP_RECIPIENT=0x… \
+//!     cargo run -p mpp-server --features actix --example actix -- --serve 127.0.0.1:3000
+//! ```
+//!
+//! The settings are described in `setup/mod.rs`; `tests/examples.rs` pays this server on a
+//! local chain.
 
-mod stand_in;
+mod setup;
 
-use actix_web::{App, HttpResponse, test, web};
-use mpp_core::{ChargeParams, ServerSecret};
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use mpp_core::ChargeParams;
 use mpp_server::actix::RequirePayment;
 use mpp_server::{Mpp, Payment};
-use stand_in::StandInMethod; // stand-in: swap for the Tempo method (`mpp::tempo`) when it lands
 
 async fn resource(payment: Payment) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({
@@ -19,42 +25,29 @@ async fn resource(payment: Payment) -> HttpResponse {
     }))
 }
 
-#[actix_web::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let secret = ServerSecret::new("my-server-secret-of-at-least-32-bytes")?;
-    let mpp = Mpp::new(StandInMethod::new(), "api.example.com", secret)?;
-    let app = test::init_service(
+/// The server: `/resource` at 0.50 on `listener`. Await the returned [`Server`] (or spawn it)
+/// to run it; its handle stops it.
+pub(crate) fn server(listener: std::net::TcpListener, mpp: Mpp) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
         App::new().service(
             web::resource("/resource")
-                .wrap(RequirePayment::new(mpp, ChargeParams::new("0.50")))
+                .wrap(RequirePayment::new(
+                    mpp.clone(),
+                    ChargeParams::new("0.50").description("Paid resource"),
+                ))
                 .route(web::get().to(resource)),
-        ),
-    )
-    .await;
+        )
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
 
-    let response =
-        test::call_service(&app, test::TestRequest::get().uri("/resource").to_request()).await;
-    println!("unpaid: {}", response.status());
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .ok_or("no challenge")?
-        .to_str()?
-        .to_owned();
-
-    let authorization = stand_in::pay(&challenge, "0xac71")?;
-    let paid = test::TestRequest::get()
-        .uri("/resource")
-        .insert_header(("authorization", authorization))
-        .to_request();
-    let response = test::call_service(&app, paid).await;
-    println!("paid:   {}", response.status());
-    let receipt = response
-        .headers()
-        .get("payment-receipt")
-        .ok_or("no receipt")?
-        .to_str()?
-        .to_owned();
-    println!("  Payment-Receipt: {receipt}");
+#[actix_web::main]
+async fn main() -> Result<(), setup::Error> {
+    let mpp = setup::mpp(&setup::Settings::from_env()).await?;
+    let listener = std::net::TcpListener::bind(setup::listen_addr())?;
+    println!("listening on http://{}/resource", listener.local_addr()?);
+    server(listener, mpp)?.await?;
     Ok(())
 }

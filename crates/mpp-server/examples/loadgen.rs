@@ -1,25 +1,34 @@
-//! A small load generator for the `axum` example served on loopback, measuring the two paths
-//! of a paid route:
+//! A small load generator for a paid route on loopback, measuring the server's own overhead on
+//! the two paths of the exchange:
 //!
 //! - `challenge`: requests without a credential (the 402 path);
 //! - `verify`: requests with a fresh credential each (credentials are single-use), collected
-//!   up front: it first fetches N challenges, pays each with the stand-in method, then fires
-//!   the N paid requests and measures only those.
+//!   up front: it first fetches N challenges, pays each, then fires the N paid requests and
+//!   measures only those.
+//!
+//! It measures the server, not a payment network, so the route it serves (`--serve`) charges
+//! with the cheap stand-in method of `stand_in/mod.rs`, which accepts any transaction hash:
+//! with a real method (Tempo) every paid request would also wait for a chain. Never use the
+//! stand-in for real money; the other examples show the real method.
 //!
 //! ```text
-//! cargo run --release -p mpp-server --features axum --example axum -- --serve 127.0.0.1:3000 &
+//! cargo run --release -p mpp-server --example loadgen -- --serve 127.0.0.1:3000 &
 //! cargo run --release -p mpp-server --example loadgen -- 127.0.0.1:3000 /resource verify 20000 64
 //! ```
 //!
 //! Loopback only; bounded by the request count and a two-minute deadline.
 
-#[allow(dead_code)] // only the client half is used here
 mod stand_in;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Router;
+use axum::routing::get;
+use mpp_core::{ChargeParams, ServerSecret};
+use mpp_server::{Mpp, RequirePaymentLayer};
+use stand_in::StandInMethod;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
@@ -202,7 +211,28 @@ async fn run() -> Result<(), Error> {
     Ok(())
 }
 
+/// Serves `GET /resource` at 0.50, paid with the stand-in method, until interrupted.
+async fn serve(addr: &str) -> Result<(), Error> {
+    let secret = ServerSecret::new("loadgen-secret-of-at-least-32-bytes")?;
+    let mpp = Mpp::new(StandInMethod::new(), "loadgen.example.com", secret)?;
+    let app = Router::new()
+        .route("/resource", get(|| async { "paid content" }))
+        .layer(RequirePaymentLayer::new(mpp, ChargeParams::new("0.50")));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    if !listener.local_addr()?.ip().is_loopback() {
+        return Err("loopback addresses only".into());
+    }
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--serve") {
+        let addr = args.next().unwrap_or_else(|| "127.0.0.1:3000".into());
+        return serve(&addr).await;
+    }
     tokio::time::timeout(Duration::from_secs(120), run()).await?
 }

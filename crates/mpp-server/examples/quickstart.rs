@@ -1,19 +1,31 @@
-//! The Go guide's quick start in Rust: `Mpp::new(method, realm, secret)`, then `charge` in a
-//! plain `http` handler that writes the 402 itself. The handler has the shape hyper's
-//! `service_fn` expects; here it is driven in process.
+//! The Go guide's quick start in Rust: the Tempo method configured once with a currency and a
+//! recipient (`setup::mpp`, the guide's `charge.NewMethod` and `server.New`), then `charge` in a
+//! plain `http` handler that writes the 402 itself (`Charge` and `WriteChallenge`), served with
+//! hyper.
 //!
-//! Run with `cargo run -p mpp-server --example quickstart`.
+//! ```text
+//! TEMPO_RPC_URL=https://rpc.moderato.tempo.xyz MPP_RECIPIENT=0x… \
+//!     cargo run -p mpp-server --example quickstart -- --serve 127.0.0.1:3000
+//! ```
+//!
+//! Then pay `GET /resource` with any MPP client holding pathUSD on that chain (the `mpp`
+//! command, or `mpp_client::Fetch` with `mpp_tempo::TempoProvider`). `tests/examples.rs` does
+//! that on a local chain. The settings are described in `setup/mod.rs`.
 
-mod stand_in;
+mod serve_hyper;
+mod setup;
+
+use std::convert::Infallible;
 
 use bytes::Bytes;
-use http::{Request, Response};
-use http_body_util::Full;
-use mpp_core::{ChargeParams, ServerSecret};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use mpp_core::ChargeParams;
 use mpp_server::{ChargeOutcome, Mpp, RequestContext};
-use stand_in::StandInMethod; // stand-in: swap for the Tempo method (`mpp::tempo`) when it lands
 
-async fn handle(mpp: &Mpp, request: Request<Bytes>) -> Response<Full<Bytes>> {
+/// The guide's handler: charge 0.50, answer the 402 or serve the paid content.
+pub(crate) async fn handle(mpp: &Mpp, request: Request<Bytes>) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let context = RequestContext::from_parts(&parts).body(&body);
     match mpp.charge(&context, &ChargeParams::new("0.50")).await {
@@ -25,29 +37,33 @@ async fn handle(mpp: &Mpp, request: Request<Bytes>) -> Response<Full<Bytes>> {
         }
         // No (acceptable) credential: write the 402 with its challenge.
         Ok(ChargeOutcome::PaymentRequired(required)) => required.into_response(),
+        // A misconfigured route: a 500.
         Err(err) => err.into_response(),
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let secret = ServerSecret::new("my-server-secret-of-at-least-32-bytes")?;
-    let mpp = Mpp::new(StandInMethod::new(), "api.example.com", secret)?;
+/// Serves `handle` on `listener`: reads each request body (up to 1 MiB), then charges.
+pub(crate) async fn serve(listener: tokio::net::TcpListener, mpp: Mpp) -> std::io::Result<()> {
+    let service = tower::service_fn(move |request: Request<Incoming>| {
+        let mpp = mpp.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let Ok(body) = Limited::new(body, 1 << 20).collect().await else {
+                let mut response = Response::new(Full::new(Bytes::new()));
+                *response.status_mut() = StatusCode::BAD_REQUEST;
+                return Ok::<_, Infallible>(response);
+            };
+            Ok(handle(&mpp, Request::from_parts(parts, body.to_bytes())).await)
+        }
+    });
+    serve_hyper::serve(listener, service).await
+}
 
-    let response = handle(&mpp, Request::get("/resource").body(Bytes::new())?).await;
-    println!("unpaid: {}", response.status());
-    let challenge = response.headers()["www-authenticate"].to_str()?;
-    println!("  WWW-Authenticate: {challenge}");
-
-    let authorization = stand_in::pay(challenge, "0x1a2b3c")?;
-    let paid = Request::get("/resource")
-        .header("authorization", authorization)
-        .body(Bytes::new())?;
-    let response = handle(&mpp, paid).await;
-    println!("paid:   {}", response.status());
-    println!(
-        "  Payment-Receipt: {}",
-        response.headers()["payment-receipt"].to_str()?
-    );
+#[tokio::main]
+async fn main() -> Result<(), setup::Error> {
+    let mpp = setup::mpp(&setup::Settings::from_env()).await?;
+    let listener = tokio::net::TcpListener::bind(setup::listen_addr()).await?;
+    println!("listening on http://{}/resource", listener.local_addr()?);
+    serve(listener, mpp).await?;
     Ok(())
 }

@@ -1,20 +1,27 @@
-//! The Go guide's `ChargeMiddleware` around a plain handler, as a tower layer over a
-//! `service_fn`: the same stack hyper serves with `hyper_util::service::TowerToHyperService`.
-//! Driven in process here.
+//! The Go guide's net/http `ChargeMiddleware` around a plain handler, as a tower layer over a
+//! `service_fn`, served with hyper (`hyper_util::service::TowerToHyperService`). The handler
+//! reads the verified payment from the request extensions (the guide's
+//! `CredentialFromContext`).
 //!
-//! Run with `cargo run -p mpp-server --example tower`.
+//! ```text
+//! TEMPO_RPC_URL=https://rpc.moderato.tempo.xyz MPP_RECIPIENT=0x… \
+//!     cargo run -p mpp-server --example tower -- --serve 127.0.0.1:3000
+//! ```
+//!
+//! The settings are described in `setup/mod.rs`; `tests/examples.rs` pays this server on a
+//! local chain.
 
-mod stand_in;
+mod serve_hyper;
+mod setup;
 
 use std::convert::Infallible;
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::{BodyExt as _, Full};
-use mpp_core::{ChargeParams, ServerSecret};
+use http_body_util::Full;
+use mpp_core::ChargeParams;
 use mpp_server::{Mpp, Payment, RequirePaymentLayer};
-use stand_in::StandInMethod; // stand-in: swap for the Tempo method (`mpp::tempo`) when it lands
-use tower::{ServiceBuilder, ServiceExt as _};
+use tower::ServiceBuilder;
 
 async fn resource(request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
     let payment = Payment::from_extensions(request.extensions());
@@ -23,28 +30,22 @@ async fn resource(request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>
     Ok(Response::new(Full::new(Bytes::from(body.to_string()))))
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let secret = ServerSecret::new("my-server-secret-of-at-least-32-bytes")?;
-    let mpp = Mpp::new(StandInMethod::new(), "api.example.com", secret)?;
+/// Serves the handler behind the payment layer, 0.50 a request, on `listener`.
+pub(crate) async fn serve(listener: tokio::net::TcpListener, mpp: Mpp) -> std::io::Result<()> {
     let service = ServiceBuilder::new()
         .layer(RequirePaymentLayer::new(
             mpp,
             ChargeParams::new("0.50").description("Paid resource"),
         ))
         .service_fn(resource);
+    serve_hyper::serve(listener, service).await
+}
 
-    let unpaid = Request::get("/resource").body(Full::new(Bytes::new()))?;
-    let response = service.clone().oneshot(unpaid).await?;
-    println!("unpaid: {}", response.status());
-    let challenge = response.headers()["www-authenticate"].to_str()?.to_owned();
-
-    let paid = Request::get("/resource")
-        .header("authorization", stand_in::pay(&challenge, "0xbeef")?)
-        .body(Full::new(Bytes::new()))?;
-    let response = service.oneshot(paid).await?;
-    println!("paid:   {}", response.status());
-    let body = response.into_body().collect().await?.to_bytes();
-    println!("  {}", String::from_utf8_lossy(&body));
+#[tokio::main]
+async fn main() -> Result<(), setup::Error> {
+    let mpp = setup::mpp(&setup::Settings::from_env()).await?;
+    let listener = tokio::net::TcpListener::bind(setup::listen_addr()).await?;
+    println!("listening on http://{}/resource", listener.local_addr()?);
+    serve(listener, mpp).await?;
     Ok(())
 }

@@ -1,49 +1,15 @@
 //! Our client pays our server with Tempo over a real socket on 127.0.0.1, against a local
 //! Tempo chain: 402 challenge, signed transfer, settlement, receipt, and the money on chain.
 
-use std::time::Duration;
+mod common;
 
-use axum::Router;
-use axum::routing::get;
 use mpp::client::{Fetch, PaymentResponse, TempoProvider};
-use mpp::server::{Mpp, Payment, RequirePaymentLayer};
-use mpp::tempo::{FeePayer, PATH_USD, TempoCharge};
-use mpp::{ChargeParams, PrivateKeySigner, ServerSecret, Split};
+use mpp::tempo::PATH_USD;
+use mpp::{ChargeParams, PrivateKeySigner, Split};
 use mpp_testkit::TempoChain;
 use mpp_testkit::alloy_primitives::U256;
 
-async fn paid(payment: Payment) -> String {
-    format!("paid with {}", payment.receipt().reference)
-}
-
-/// Serves `/paid` for `params` with `method`; returns the URL.
-async fn serve(method: TempoCharge, params: ChargeParams) -> String {
-    let secret = ServerSecret::new("tempo-e2e-test-secret-0123456789abcdef").unwrap();
-    let mpp = Mpp::new(method, "127.0.0.1", secret).unwrap();
-    let app = Router::new()
-        .route("/paid", get(paid))
-        .layer(RequirePaymentLayer::new(mpp, params));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/paid", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
-
-async fn method(
-    chain: &TempoChain,
-    recipient: mpp_testkit::alloy_primitives::Address,
-    fee_payer: Option<FeePayer>,
-) -> TempoCharge {
-    let mut builder = TempoCharge::builder()
-        .rpc_url(chain.rpc_url())
-        .currency(PATH_USD)
-        .recipient(recipient)
-        .rpc_timeout(Duration::from_secs(10));
-    if let Some(f) = fee_payer {
-        builder = builder.fee_payer(f);
-    }
-    builder.build().await.unwrap()
-}
+use common::our_server::{serve, tempo_charge};
 
 #[tokio::test]
 async fn pays_over_http_in_pull_mode_with_a_split() {
@@ -51,7 +17,7 @@ async fn pays_over_http_in_pull_mode_with_a_split() {
     let recipient = PrivateKeySigner::random().address();
     let platform = PrivateKeySigner::random().address();
     let url = serve(
-        method(&chain, recipient, None).await,
+        tempo_charge(&chain, recipient, None, None).await,
         ChargeParams::new("0.25").split(Split::new(platform.to_string(), "0.05")),
     )
     .await;
@@ -88,12 +54,7 @@ async fn pays_over_http_with_fees_sponsored() {
     let sponsor = chain.funded_key(1_000_000).await.unwrap();
     let recipient = PrivateKeySigner::random().address();
     let url = serve(
-        method(
-            &chain,
-            recipient,
-            Some(FeePayer::local(sponsor.signer().clone())),
-        )
-        .await,
+        tempo_charge(&chain, recipient, None, Some(&sponsor)).await,
         ChargeParams::new("0.10"),
     )
     .await;

@@ -1,201 +1,344 @@
-//! Interoperability with the official TypeScript SDK (npm `mppx`, installed into `.tools/` by
-//! `scripts/setup`), both ways, on a local chain with the chain id viem knows as
-//! `tempoLocalnet` (1337): the `mppx` CLI pays our server, and our client pays an mppx server,
-//! each with the payer paying its own fee and with the server sponsoring it (`0x78` envelopes).
+//! Interoperability with the official TypeScript SDK (npm `mppx`, pinned and installed into
+//! `.tools/` by `scripts/setup`), both ways, through the shared fixtures in
+//! `testing/interop/mppx`, each case on a fresh local chain with fresh keys:
+//!
+//! - our client (`send_with_payment` + `TempoProvider`) pays an mppx server (`server.mjs`);
+//! - the mppx client (`client.mjs`) pays our axum server (`RequirePaymentLayer` + `TempoCharge`);
+//! - the mppx command-line client (`cli.sh`) pays our server, on a chain started with
+//!   `--chain-id 1337` (the only local id that CLI knows);
+//!
+//! in pull mode, in push mode and with the server paying the fee (`0x78` envelopes). Balances
+//! are read with `balanceOf`: the recipient rose by exactly the price; a sponsored payer paid
+//! no fee. A credential taken from a successful exchange and sent again is refused.
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
+mod common;
 
-use axum::Router;
-use axum::routing::get;
 use mpp::client::{Fetch, PaymentResponse, TempoProvider};
-use mpp::server::{Mpp, Payment, RequirePaymentLayer};
-use mpp::tempo::{FeePayer, PATH_USD, TempoCharge};
-use mpp::{ChargeParams, PrivateKeySigner, ServerSecret};
-use mpp_testkit::alloy_primitives::{Address, U256};
+use mpp::tempo::PATH_USD;
+use mpp::{Challenge, ChargeMode, PrivateKeySigner, Problem, ProblemType};
+use mpp_testkit::alloy_primitives::Address;
 use mpp_testkit::{FundedKey, TempoChain, TempoChainOptions};
-use tokio::io::AsyncBufReadExt;
+use serde_json::{Value, json};
 
-/// Where `scripts/setup` installs the npm packages.
-fn tools() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools")
+use common::chain::{balance, balances};
+use common::node::{MppxServer, Outcome, mppx_cli, mppx_client};
+use common::our_server::serve_tempo;
+
+/// The price of `/paid`: 0.25 pathUSD.
+const PRICE: &str = "0.25";
+/// The price in base units.
+const PRICE_UNITS: u128 = 250_000;
+/// What an unsponsored payer holds on top of the price for its fee.
+const FEE_ALLOWANCE: u128 = 50_000;
+/// What a sponsor starts with.
+const SPONSOR_FUNDS: u128 = 1_000_000;
+
+/// How a payment is made.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// The payer signs, the server broadcasts (`0x76`).
+    Pull,
+    /// The payer broadcasts and sends the hash.
+    Push,
+    /// The server sponsors the fee and co-signs (`0x78`); pull.
+    Sponsored,
 }
 
-/// The `mppx` CLI; the test fails (never skips) when it is missing.
-fn mppx() -> PathBuf {
-    let path = tools().join("node_modules/.bin/mppx");
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/setup to install the official SDKs",
-        path.display()
-    );
-    path
-}
-
-async fn localnet() -> TempoChain {
-    TempoChain::start_with(TempoChainOptions::default().chain_id(1337))
-        .await
-        .unwrap()
-}
-
-async fn paid(payment: Payment) -> String {
-    format!("paid with {}", payment.receipt().reference)
-}
-
-/// Our server charging 0.25 pathUSD to `recipient` on `/paid`; returns the URL.
-async fn our_server(chain: &TempoChain, recipient: Address, sponsor: Option<&FundedKey>) -> String {
-    let mut builder = TempoCharge::builder()
-        .rpc_url(chain.rpc_url())
-        .currency(PATH_USD)
-        .recipient(recipient);
-    if let Some(sponsor) = sponsor {
-        builder = builder.fee_payer(FeePayer::local(sponsor.signer().clone()));
+impl Mode {
+    /// The `MODE` of the fixtures.
+    fn env(self) -> Option<&'static str> {
+        match self {
+            Mode::Pull => Some("pull"),
+            Mode::Push => Some("push"),
+            Mode::Sponsored => None,
+        }
     }
-    let secret = ServerSecret::new("tempo-mppx-test-secret-0123456789abcdef").unwrap();
-    let mpp = Mpp::new(builder.build().await.unwrap(), "127.0.0.1", secret).unwrap();
-    let app = Router::new()
-        .route("/paid", get(paid))
-        .layer(RequirePaymentLayer::new(mpp, ChargeParams::new("0.25")));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/paid", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+
+    /// What our server offers.
+    fn offered(self) -> Option<ChargeMode> {
+        match self {
+            Mode::Pull => Some(ChargeMode::Pull),
+            Mode::Push => Some(ChargeMode::Push),
+            Mode::Sponsored => None,
+        }
+    }
+
+    /// How the credential's payload looks: its type and, for transactions, the envelope.
+    fn payload(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Mode::Pull => ("transaction", Some("0x76")),
+            Mode::Push => ("hash", None),
+            Mode::Sponsored => ("transaction", Some("0x78")),
+        }
+    }
 }
 
-/// The `mppx` CLI requests `url`, paying from `payer`; returns its standard output.
-async fn mppx_pays(chain: &TempoChain, url: &str, payer: &FundedKey) -> String {
-    let home = std::env::temp_dir().join(format!("mppx-home-{}", std::process::id()));
-    let output = tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio::process::Command::new(mppx())
-            .arg(url)
-            .args(["--rpc-url", chain.rpc_url()])
-            .env("MPPX_PRIVATE_KEY", payer.private_key_hex())
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", &home)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("mppx answered within a minute")
-    .unwrap();
-    let _ = std::fs::remove_dir_all(&home);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "mppx failed: {stdout}\n{stderr}");
-    stdout
-}
-
-/// An mppx server charging 0.25 pathUSD to `recipient`; returns the process and its URL.
-async fn mppx_server(
-    chain: &TempoChain,
+/// One exchange's accounts: a fresh recipient, a fresh payer and, when sponsored, a sponsor.
+struct Accounts {
     recipient: Address,
-    sponsor: Option<&FundedKey>,
-) -> (tokio::process::Child, String) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mppx/server.mjs");
-    assert!(mppx().exists());
-    let mut args = vec![
-        chain.rpc_url().to_owned(),
-        recipient.to_string(),
-        "0.25".to_owned(),
-    ];
-    args.extend(sponsor.map(FundedKey::private_key_hex));
-    let mut server = tokio::process::Command::new("node")
-        .arg(&script)
-        .args(&args)
-        .env("MPP_TOOLS_DIR", tools())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node is installed");
-    let stdout = server.stdout.take().unwrap();
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let port = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(port) = line.strip_prefix("LISTENING ") {
-                return port.trim().to_owned();
+    payer: FundedKey,
+    payer_funds: u128,
+    sponsor: Option<FundedKey>,
+}
+
+impl Accounts {
+    async fn new(chain: &TempoChain, mode: Mode) -> Self {
+        let sponsor = match mode {
+            Mode::Sponsored => Some(chain.funded_key(SPONSOR_FUNDS).await.unwrap()),
+            Mode::Pull | Mode::Push => None,
+        };
+        // A sponsored payer holds exactly the price: it has nothing to pay a fee with.
+        let payer_funds = match mode {
+            Mode::Sponsored => PRICE_UNITS,
+            Mode::Pull | Mode::Push => PRICE_UNITS + FEE_ALLOWANCE,
+        };
+        Self {
+            recipient: PrivateKeySigner::random().address(),
+            payer: chain.funded_key(payer_funds).await.unwrap(),
+            payer_funds,
+            sponsor,
+        }
+    }
+
+    /// The money moved exactly once: the recipient got the price; the payer paid the price and
+    /// its own fee, or with a sponsor only the price while the sponsor paid the fee.
+    async fn assert_settled_once(&self, chain: &TempoChain) {
+        assert_eq!(balance(chain, self.recipient).await, PRICE_UNITS);
+        let payer = balance(chain, self.payer.address()).await;
+        match &self.sponsor {
+            Some(sponsor) => {
+                assert_eq!(payer, 0, "a sponsored payer pays exactly the price");
+                assert!(balance(chain, sponsor.address()).await < SPONSOR_FUNDS);
+            }
+            None => {
+                let spent = self.payer_funds - payer;
+                assert!(
+                    spent > PRICE_UNITS && spent < PRICE_UNITS + FEE_ALLOWANCE,
+                    "the payer paid the price and a fee, but spent {spent}"
+                );
             }
         }
-        panic!("the mppx server exited before listening")
-    })
-    .await
-    .expect("the mppx server started within 30 s");
-    (server, format!("http://127.0.0.1:{port}/"))
+    }
 }
 
-/// Our client requests `url`, paying from `payer`; checks the 200 and the receipt.
-async fn we_pay(chain: &TempoChain, url: &str, payer: &FundedKey) {
-    let provider = TempoProvider::new(payer.signer().clone(), chain.rpc_url())
+/// The environment of `server.mjs` charging [`PRICE`] to `recipient`.
+fn mppx_server_env(
+    chain: &TempoChain,
+    accounts: &Accounts,
+    mode: Mode,
+) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("RPC_URL", chain.rpc_url().to_owned()),
+        ("CHAIN_ID", chain.chain_id().to_string()),
+        (
+            "SECRET_KEY",
+            "mppx-interop-test-secret-0123456789abcdef".to_owned(),
+        ),
+        ("RECIPIENT", accounts.recipient.to_string()),
+        ("CURRENCY", PATH_USD.to_string()),
+        ("AMOUNT", PRICE.to_owned()),
+        ("MODE", mode.env().unwrap_or("both").to_owned()),
+    ];
+    if let Some(sponsor) = &accounts.sponsor {
+        env.push(("FEE_PAYER_KEY", sponsor.private_key_hex()));
+    }
+    env
+}
+
+/// The environment of `client.mjs` and `cli.sh` paying from `payer`.
+fn payer_env(
+    chain: &TempoChain,
+    payer: &FundedKey,
+    mode: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("RPC_URL", chain.rpc_url().to_owned()),
+        ("CHAIN_ID", chain.chain_id().to_string()),
+        ("PRIVATE_KEY", payer.private_key_hex()),
+    ];
+    if let Some(mode) = mode {
+        env.push(("MODE", mode.to_owned()));
+    }
+    env
+}
+
+async fn our_client_pays_an_mppx_server(mode: Mode) {
+    let chain = TempoChain::start().await.unwrap();
+    let accounts = Accounts::new(&chain, mode).await;
+    let server = MppxServer::start(&mppx_server_env(&chain, &accounts, mode)).await;
+    let provider = TempoProvider::new(accounts.payer.signer().clone(), chain.rpc_url())
         .unwrap()
         .with_client_id("interop");
+
     let response = reqwest::Client::new()
-        .get(url)
+        .get(server.paid_url())
         .send_with_payment(&provider)
         .await
         .unwrap();
     let status = response.status();
-    let receipt = response.payment_receipt();
-    let body = response.text().await.unwrap();
+    let receipt = response.payment_receipt().unwrap().unwrap();
+    let body: Value = response.json().await.unwrap();
     assert_eq!(status, 200, "{body}");
-    assert_eq!(receipt.unwrap().unwrap().method, "tempo");
-    assert_eq!(body, "paid");
-}
-
-async fn balance(chain: &TempoChain, who: Address) -> U256 {
-    chain.balance_of(PATH_USD, who).await.unwrap()
-}
-
-#[tokio::test]
-async fn the_mppx_cli_pays_our_server() {
-    let chain = localnet().await;
-    let recipient = PrivateKeySigner::random().address();
-    let url = our_server(&chain, recipient, None).await;
-    let payer = chain.funded_key(250_000 + 50_000).await.unwrap();
-    let stdout = mppx_pays(&chain, &url, &payer).await;
-    assert!(stdout.contains("paid with 0x"), "{stdout}");
-    assert_eq!(balance(&chain, recipient).await, U256::from(250_000));
-}
-
-#[tokio::test]
-async fn the_mppx_cli_pays_our_sponsoring_server() {
-    let chain = localnet().await;
-    let sponsor = chain.funded_key(1_000_000).await.unwrap();
-    let recipient = PrivateKeySigner::random().address();
-    let url = our_server(&chain, recipient, Some(&sponsor)).await;
-    let payer = chain.funded_key(250_000).await.unwrap();
-    let stdout = mppx_pays(&chain, &url, &payer).await;
-    assert!(stdout.contains("paid with 0x"), "{stdout}");
-    assert_eq!(balance(&chain, recipient).await, U256::from(250_000));
-    assert_eq!(balance(&chain, payer.address()).await, U256::ZERO);
-    assert!(balance(&chain, sponsor.address()).await < U256::from(1_000_000));
+    assert_eq!(body, json!({"paid": true}));
+    assert_eq!(receipt.method, "tempo");
+    accounts.assert_settled_once(&chain).await;
+    let (kind, envelope) = mode.payload();
+    let seen = format!(
+        "type={kind}{}",
+        envelope.map(|e| format!(" {e}")).unwrap_or_default()
+    );
+    server
+        .wait_for_log(&format!(
+            "{seen} source=did:pkh:eip155:{}:{} -> 200 receipt",
+            chain.chain_id(),
+            accounts.payer.address()
+        ))
+        .await;
 }
 
 #[tokio::test]
-async fn our_client_pays_an_mppx_server() {
-    let chain = localnet().await;
-    let recipient = PrivateKeySigner::random().address();
-    let (mut server, url) = mppx_server(&chain, recipient, None).await;
-    let payer = chain.funded_key(250_000 + 50_000).await.unwrap();
-    we_pay(&chain, &url, &payer).await;
-    assert_eq!(balance(&chain, recipient).await, U256::from(250_000));
-    server.kill().await.unwrap();
+async fn our_client_pays_an_mppx_server_in_pull_mode() {
+    our_client_pays_an_mppx_server(Mode::Pull).await;
+}
+
+#[tokio::test]
+async fn our_client_pays_an_mppx_server_in_push_mode() {
+    our_client_pays_an_mppx_server(Mode::Push).await;
 }
 
 #[tokio::test]
 async fn our_client_pays_a_sponsoring_mppx_server() {
-    let chain = localnet().await;
-    let sponsor = chain.funded_key(1_000_000).await.unwrap();
-    let recipient = PrivateKeySigner::random().address();
-    let (mut server, url) = mppx_server(&chain, recipient, Some(&sponsor)).await;
-    let payer = chain.funded_key(250_000).await.unwrap();
-    we_pay(&chain, &url, &payer).await;
-    assert_eq!(balance(&chain, recipient).await, U256::from(250_000));
-    assert_eq!(balance(&chain, payer.address()).await, U256::ZERO);
-    assert!(balance(&chain, sponsor.address()).await < U256::from(1_000_000));
-    server.kill().await.unwrap();
+    our_client_pays_an_mppx_server(Mode::Sponsored).await;
+}
+
+/// `client.mjs` pays our server once; returns what it printed and the URL it paid.
+async fn mppx_client_pays_our_server(
+    chain: &TempoChain,
+    accounts: &Accounts,
+    mode: Mode,
+) -> (Outcome, String) {
+    let url = serve_tempo(
+        chain,
+        accounts.recipient,
+        PRICE,
+        mode.offered(),
+        accounts.sponsor.as_ref(),
+    )
+    .await;
+    let outcome = mppx_client(&url, &payer_env(chain, &accounts.payer, mode.env())).await;
+    outcome.assert_paid();
+    let body = outcome.json["body"].as_str().unwrap_or_default();
+    assert!(body.starts_with("paid with 0x"), "{}", outcome.json);
+    let payload = &outcome.json["credential"]["payload"];
+    let (kind, envelope) = mode.payload();
+    assert_eq!(payload["type"], kind, "{}", outcome.json);
+    if let Some(envelope) = envelope {
+        assert!(
+            payload["signature"].as_str().unwrap().starts_with(envelope),
+            "{payload}"
+        );
+    }
+    accounts.assert_settled_once(chain).await;
+    (outcome, url)
+}
+
+async fn mppx_client_pays(mode: Mode) {
+    let chain = TempoChain::start().await.unwrap();
+    let accounts = Accounts::new(&chain, mode).await;
+    mppx_client_pays_our_server(&chain, &accounts, mode).await;
+}
+
+#[tokio::test]
+async fn the_mppx_client_pays_our_server_in_pull_mode() {
+    mppx_client_pays(Mode::Pull).await;
+}
+
+#[tokio::test]
+async fn the_mppx_client_pays_our_server_in_push_mode() {
+    mppx_client_pays(Mode::Push).await;
+}
+
+#[tokio::test]
+async fn the_mppx_client_pays_our_sponsoring_server() {
+    mppx_client_pays(Mode::Sponsored).await;
+}
+
+/// The mppx client pays our server; then its credential, sent again as it was, is refused:
+/// 402 `verification-failed` with a fresh challenge, no receipt, and no money moves.
+async fn a_replayed_credential_is_refused(mode: Mode) {
+    let chain = TempoChain::start().await.unwrap();
+    let accounts = Accounts::new(&chain, mode).await;
+    let (outcome, url) = mppx_client_pays_our_server(&chain, &accounts, mode).await;
+    let everyone = [accounts.recipient, accounts.payer.address()];
+    let before = balances(&chain, &everyone).await;
+
+    let credential = &outcome.json["credential"];
+    let token = mpp::base64url::encode(serde_json::to_vec(credential).unwrap());
+    let replay = reqwest::Client::new()
+        .get(&url)
+        .header("authorization", format!("Payment {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 402);
+    assert!(replay.headers().get("payment-receipt").is_none());
+    let fresh: Challenge = replay.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(
+        Some(fresh.id.as_str()),
+        credential["challenge"]["id"].as_str()
+    );
+    let problem: Problem = serde_json::from_slice(&replay.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        problem.problem_type,
+        ProblemType::VerificationFailed,
+        "{problem:?}"
+    );
+    assert_eq!(problem.challenge_id.as_deref(), Some(fresh.id.as_str()));
+    assert_eq!(balances(&chain, &everyone).await, before);
+    accounts.assert_settled_once(&chain).await;
+}
+
+#[tokio::test]
+async fn a_replayed_pull_credential_is_refused_by_our_server() {
+    a_replayed_credential_is_refused(Mode::Pull).await;
+}
+
+#[tokio::test]
+async fn a_replayed_push_credential_is_refused_by_our_server() {
+    a_replayed_credential_is_refused(Mode::Push).await;
+}
+
+/// The `mppx` CLI pays our server (it signs pull-mode credentials only).
+async fn the_mppx_cli_pays(mode: Mode) {
+    let chain = TempoChain::start_with(TempoChainOptions::default().chain_id(1337))
+        .await
+        .unwrap();
+    let accounts = Accounts::new(&chain, mode).await;
+    let url = serve_tempo(
+        &chain,
+        accounts.recipient,
+        PRICE,
+        None,
+        accounts.sponsor.as_ref(),
+    )
+    .await;
+    let outcome = mppx_cli(&url, &payer_env(&chain, &accounts.payer, None)).await;
+    outcome.assert_paid();
+    let body = outcome.json["body"].as_str().unwrap_or_default();
+    assert!(body.starts_with("paid with 0x"), "{}", outcome.json);
+    accounts.assert_settled_once(&chain).await;
+}
+
+#[tokio::test]
+async fn the_mppx_cli_pays_our_server() {
+    the_mppx_cli_pays(Mode::Pull).await;
+}
+
+#[tokio::test]
+async fn the_mppx_cli_pays_our_sponsoring_server() {
+    the_mppx_cli_pays(Mode::Sponsored).await;
 }

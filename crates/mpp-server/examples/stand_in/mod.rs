@@ -1,6 +1,7 @@
-// A STAND-IN payment method for the examples and doc tests, to be swapped for `mpp::tempo`
-// once the Tempo method crate is ready. It prices a charge in cents of `usd` and accepts any
-// `{"type": "hash", "hash": "0x…"}` proof without checking a chain. Never use it for real money.
+// A STAND-IN payment method, for the load generator (which measures the server's own overhead,
+// not a chain) and for the API docs whose point is not the method. It prices a charge in cents
+// of `usd` and accepts any `{"type": "hash", "hash": "0x…"}` proof without checking a chain.
+// Never use it for real money: the guide's examples use the Tempo method (`setup/mod.rs`).
 
 use mpp_core::{
     Amount, Challenge, ChargeParams, Credential, PaymentPayload, PriceError, Receipt, ServerMethod,

@@ -1,0 +1,7 @@
+//! Helpers shared by the facade's integration tests. Each test binary uses a part of them.
+#![allow(dead_code)]
+
+pub(crate) mod chain;
+pub(crate) mod hash_method;
+pub(crate) mod node;
+pub(crate) mod our_server;
