@@ -26,6 +26,8 @@ mod response;
 pub use error::PaymentError;
 pub use events::Event;
 pub use fetch::{Fetch, SendWithPayment};
+/// The other name the Rust client guide gives [`Fetch`].
+pub use fetch::Fetch as PaymentExt;
 #[cfg(feature = "middleware")]
 pub use middleware::PaymentMiddleware;
 pub use multi::MultiProvider;
