@@ -4,16 +4,15 @@
 //! recipients get exactly the amounts, a sponsored payer pays no fee, and the receipt's
 //! reference is the transaction hash (the challenge id for a proof).
 
-use std::time::Duration;
+mod common;
 
-use axum::Router;
-use axum::routing::get;
 use mpp::client::{Fetch, PaymentResponse, TempoProvider};
-use mpp::server::{Mpp, Payment, RequirePaymentLayer};
-use mpp::tempo::{FeePayer, PATH_USD, TempoCharge};
-use mpp::{ChargeMode, ChargeParams, PrivateKeySigner, Receipt, ServerSecret, Split};
-use mpp_testkit::alloy_primitives::{Address, B256, U256};
-use mpp_testkit::{FundedKey, TempoChain};
+use mpp::{ChargeMode, ChargeParams, PrivateKeySigner, Receipt, Split};
+use mpp_testkit::TempoChain;
+use mpp_testkit::alloy_primitives::B256;
+
+use common::chain::balance;
+use common::our_server::{serve, tempo_charge};
 
 /// What a self-paying key needs on top of the price for its fee.
 const FEE_BUDGET: u128 = 50_000;
@@ -32,34 +31,6 @@ enum Variant {
     Memo,
 }
 
-async fn serve(
-    chain: &TempoChain,
-    recipient: Address,
-    sponsor: Option<&FundedKey>,
-    params: ChargeParams,
-) -> String {
-    let mut builder = TempoCharge::builder()
-        .rpc_url(chain.rpc_url())
-        .currency(PATH_USD)
-        .recipient(recipient)
-        .rpc_timeout(Duration::from_secs(10));
-    if let Some(sponsor) = sponsor {
-        builder = builder.fee_payer(FeePayer::local(sponsor.signer().clone()));
-    }
-    let secret = ServerSecret::new("tempo-modes-test-secret-0123456789abcdef").unwrap();
-    let mpp = Mpp::new(builder.build().await.unwrap(), "127.0.0.1", secret).unwrap();
-    let app = Router::new()
-        .route(
-            "/paid",
-            get(|payment: Payment| async move { payment.receipt().reference.clone() }),
-        )
-        .layer(RequirePaymentLayer::new(mpp, params));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/paid", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
 async fn pay(url: &str, provider: &TempoProvider) -> Receipt {
     let response = reqwest::Client::new()
         .get(url)
@@ -68,16 +39,13 @@ async fn pay(url: &str, provider: &TempoProvider) -> Receipt {
         .unwrap();
     assert_eq!(response.status(), 200);
     let receipt = response.payment_receipt().unwrap().unwrap();
+    let body = response.text().await.unwrap();
     assert_eq!(
-        response.text().await.unwrap(),
-        receipt.reference,
+        body,
+        format!("paid with {}", receipt.reference),
         "the handler saw the receipt"
     );
     receipt
-}
-
-async fn balance(chain: &TempoChain, who: Address) -> U256 {
-    chain.balance_of(PATH_USD, who).await.unwrap()
 }
 
 async fn pays_in(mode: Mode, variant: Variant) {
@@ -88,15 +56,14 @@ async fn pays_in(mode: Mode, variant: Variant) {
         Mode::Sponsored => Some(chain.funded_key(1_000_000).await.unwrap()),
         _ => None,
     };
-    let mut params = ChargeParams::new("0.30");
-    if let Mode::Push = mode {
-        params = params.supported_modes([ChargeMode::Push]);
-    }
-    params = match variant {
+    let only = matches!(mode, Mode::Push).then_some(ChargeMode::Push);
+    let method = tempo_charge(&chain, recipient, only, sponsor.as_ref()).await;
+    let params = ChargeParams::new("0.30");
+    let params = match variant {
         Variant::Split => params.split(Split::new(platform.to_string(), "0.10")),
         Variant::Memo => params.memo(MEMO),
     };
-    let url = serve(&chain, recipient, sponsor.as_ref(), params).await;
+    let url = serve(method, params).await;
     let price = 300_000;
     let funded = match mode {
         Mode::Sponsored => price,
@@ -116,11 +83,11 @@ async fn pays_in(mode: Mode, variant: Variant) {
     );
     match variant {
         Variant::Split => {
-            assert_eq!(balance(&chain, recipient).await, U256::from(200_000));
-            assert_eq!(balance(&chain, platform).await, U256::from(100_000));
+            assert_eq!(balance(&chain, recipient).await, 200_000);
+            assert_eq!(balance(&chain, platform).await, 100_000);
         }
         Variant::Memo => {
-            assert_eq!(balance(&chain, recipient).await, U256::from(price));
+            assert_eq!(balance(&chain, recipient).await, price);
             let logs = tx["logs"].as_array().unwrap();
             let memo_logged = logs.iter().any(|log| {
                 log["topics"]
@@ -133,21 +100,17 @@ async fn pays_in(mode: Mode, variant: Variant) {
     let left = balance(&chain, payer.address()).await;
     match mode {
         Mode::Sponsored => {
-            assert_eq!(
-                left,
-                U256::ZERO,
-                "a sponsored payer pays exactly the price, no fee"
-            );
+            assert_eq!(left, 0, "a sponsored payer pays exactly the price, no fee");
             let sponsor = sponsor.unwrap();
             assert!(
-                balance(&chain, sponsor.address()).await < U256::from(1_000_000),
+                balance(&chain, sponsor.address()).await < 1_000_000,
                 "the sponsor paid the fee"
             );
         }
         _ => {
-            let spent = U256::from(funded) - left;
+            let spent = funded - left;
             assert!(
-                spent > U256::from(price),
+                spent > price,
                 "{mode:?}: the payer paid the price and a fee"
             );
         }
@@ -188,7 +151,11 @@ async fn sponsored_pull_with_a_memo() {
 async fn zero_amount_with_a_proof() {
     let chain = TempoChain::start().await.unwrap();
     let recipient = PrivateKeySigner::random().address();
-    let url = serve(&chain, recipient, None, ChargeParams::new("0")).await;
+    let url = serve(
+        tempo_charge(&chain, recipient, None, None).await,
+        ChargeParams::new("0"),
+    )
+    .await;
     let payer = chain.funded_key(1).await.unwrap();
     let provider = TempoProvider::new(payer.signer().clone(), chain.rpc_url()).unwrap();
 
@@ -204,10 +171,10 @@ async fn zero_amount_with_a_proof() {
         !receipt.reference.starts_with("0x"),
         "a proof's reference is the challenge id"
     );
-    assert_eq!(balance(&chain, recipient).await, U256::ZERO);
+    assert_eq!(balance(&chain, recipient).await, 0);
     assert_eq!(
         balance(&chain, payer.address()).await,
-        U256::from(1),
+        1,
         "a proof moves nothing"
     );
 }
