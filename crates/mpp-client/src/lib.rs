@@ -25,9 +25,9 @@ mod response;
 
 pub use error::PaymentError;
 pub use events::Event;
-pub use fetch::{Fetch, SendWithPayment};
 /// The other name the Rust client guide gives [`Fetch`].
 pub use fetch::Fetch as PaymentExt;
+pub use fetch::{Fetch, SendWithPayment};
 #[cfg(feature = "middleware")]
 pub use middleware::PaymentMiddleware;
 pub use multi::MultiProvider;

@@ -5,3 +5,5 @@ pub(crate) mod chain;
 pub(crate) mod hash_method;
 pub(crate) mod node;
 pub(crate) mod our_server;
+#[cfg(feature = "store")]
+pub(crate) mod replica;

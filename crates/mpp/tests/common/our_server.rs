@@ -6,7 +6,7 @@ use axum::Router;
 use axum::routing::get;
 use mpp::server::{Mpp, Payment, RequirePaymentLayer};
 use mpp::tempo::{FeePayer, PATH_USD, TempoCharge};
-use mpp::{ChargeMode, ChargeParams, ServerMethod, ServerSecret};
+use mpp::{ChargeMode, ChargeParams, ServerMethod, ServerSecret, SharedStore};
 use mpp_testkit::alloy_primitives::Address;
 use mpp_testkit::{FundedKey, TempoChain};
 
@@ -17,11 +17,36 @@ async fn paid(payment: Payment) -> String {
     format!("paid with {}", payment.receipt().reference)
 }
 
+/// The secret every test server binds its challenges with: replicas of one service share it.
+pub(crate) fn secret() -> ServerSecret {
+    ServerSecret::new("facade-tests-server-secret-0123456789abcdef").unwrap()
+}
+
 /// Serves `GET /paid` charging `params` with `method`; returns the URL of `/paid`. The server
 /// runs until the test's runtime stops.
 pub(crate) async fn serve(method: impl ServerMethod, params: ChargeParams) -> String {
-    let secret = ServerSecret::new("facade-tests-server-secret-0123456789abcdef").unwrap();
-    let mpp = Mpp::new(method, REALM, secret).unwrap();
+    serve_mpp(Mpp::new(method, REALM, secret()).unwrap(), params).await
+}
+
+/// [`serve`] with `store` as the replay store and ledger: the challenge claims and the ledger
+/// rows go there (give the method the same store for its own proof claims).
+pub(crate) async fn serve_with_store(
+    method: impl ServerMethod,
+    store: SharedStore,
+    params: ChargeParams,
+) -> String {
+    let mpp = Mpp::builder()
+        .method(method)
+        .realm(REALM)
+        .secret(secret())
+        .store(store)
+        .build()
+        .unwrap();
+    serve_mpp(mpp, params).await
+}
+
+/// Serves `GET /paid` behind `mpp` on a loopback port; returns the URL of `/paid`.
+pub(crate) async fn serve_mpp(mpp: Mpp, params: ChargeParams) -> String {
     let app = Router::new()
         .route("/paid", get(paid))
         .layer(RequirePaymentLayer::new(mpp, params));
@@ -51,6 +76,24 @@ pub(crate) async fn tempo_charge(
         builder = builder.fee_payer(FeePayer::local(sponsor.signer().clone()));
     }
     builder.build().await.unwrap()
+}
+
+/// `TempoCharge` paying PathUSD to `recipient` through the node at `rpc_url`, claiming its
+/// proofs (signed transactions, transaction hashes) in `store`.
+pub(crate) async fn tempo_charge_with_store(
+    rpc_url: &str,
+    recipient: Address,
+    store: SharedStore,
+) -> TempoCharge {
+    TempoCharge::builder()
+        .rpc_url(rpc_url)
+        .currency(PATH_USD)
+        .recipient(recipient)
+        .rpc_timeout(Duration::from_secs(15))
+        .store(store)
+        .build()
+        .await
+        .unwrap()
 }
 
 /// Our Tempo server charging `price` (pathUSD) to `recipient`; returns the URL of `/paid`.
