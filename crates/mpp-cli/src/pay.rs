@@ -1,0 +1,610 @@
+//! `mpp pay`: an HTTP request like curl that pays a `402 Payment Required` answer.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use clap::{Args, ValueEnum};
+use mpp::client::{
+    Event, Fetch, PaymentError, PlannedPayment, Refusal, SpendPolicy, TempoProvider,
+};
+use mpp::tempo::{MAINNET_RPC_URL, PATH_USD, TIP20_DECIMALS};
+use mpp::{Amount, Challenge, Credential, MppError, PaymentProvider, PrivateKeySigner, Receipt};
+use serde_json::{Value, json};
+
+use crate::fail::{self, Code, Failure};
+use crate::key::KeySource;
+use crate::output;
+
+/// `mpp pay`.
+#[derive(Debug, Args)]
+pub(crate) struct PayArgs {
+    /// The URL to request.
+    url: String,
+    /// The HTTP method (default GET, or POST with a body).
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    method: Option<String>,
+    /// A request header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    headers: Vec<String>,
+    /// The request body; `@FILE` reads a file, `@-` stdin.
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "DATA",
+        conflicts_with = "json"
+    )]
+    data: Option<String>,
+    /// A JSON request body (sets Content-Type and Accept to application/json); `@FILE` reads a
+    /// file.
+    #[arg(long, value_name = "JSON")]
+    json: Option<String>,
+    /// Print the response status and headers before the body.
+    #[arg(short = 'i', long = "include")]
+    include: bool,
+    /// Show the exchange on stderr (credentials redacted).
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// Write the body to FILE instead of stdout.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// `json` prints one object: status, receipt, paid, body.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+
+    #[command(flatten)]
+    key: KeySource,
+    /// The Tempo RPC node used to pay (its chain id is used).
+    #[arg(long, env = "MPP_RPC_URL", default_value = MAINNET_RPC_URL)]
+    rpc_url: String,
+    /// Refuse to pay unless the node reports this chain id.
+    #[arg(long, value_name = "ID")]
+    chain_id: Option<u64>,
+
+    /// Refuse a single payment above AMOUNT (in currency units, e.g. 0.10); `AMOUNT:TOKEN` for
+    /// another currency than --currency (repeatable).
+    #[arg(long, value_name = "AMOUNT[:TOKEN]")]
+    max_amount: Vec<String>,
+    /// Refuse payments past a total of AMOUNT (with --budget-file, across runs); `AMOUNT:TOKEN`
+    /// for another currency (repeatable).
+    #[arg(long, value_name = "AMOUNT[:TOKEN]")]
+    budget: Vec<String>,
+    /// Refuse payments past AMOUNT spent on one origin; `AMOUNT:TOKEN` for another currency.
+    #[arg(long, value_name = "AMOUNT[:TOKEN]")]
+    origin_budget: Vec<String>,
+    /// Keep what was spent in FILE (JSON), so --budget holds across runs.
+    #[arg(long, value_name = "FILE")]
+    budget_file: Option<PathBuf>,
+    /// The currency amounts refer to when no `:TOKEN` is given.
+    #[arg(long, value_name = "TOKEN", default_value_t = PATH_USD.to_string())]
+    currency: String,
+    /// Pay only with these methods (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "METHOD")]
+    allow_method: Vec<String>,
+    /// Pay only in these currencies. With an amount rule and no list, only the currencies the
+    /// amount rules name are paid.
+    #[arg(long, value_delimiter = ',', value_name = "TOKEN")]
+    allow_currency: Vec<String>,
+    /// Pay only these recipients.
+    #[arg(long, value_delimiter = ',', value_name = "ADDRESS")]
+    allow_recipient: Vec<String>,
+    /// Pay only on these chains.
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    allow_chain: Vec<u64>,
+    /// Show what would be paid and pay nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Ask on the terminal before paying.
+    #[arg(long)]
+    confirm: bool,
+}
+
+/// How `pay` prints its result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// The body, like curl.
+    Text,
+    /// One JSON object: `status`, `receipt`, `paid`, `body`.
+    Json,
+}
+
+/// What a run learned, for the JSON output.
+#[derive(Default)]
+struct Outcome {
+    status: Option<u16>,
+    receipt: Option<String>,
+    paid: Option<Value>,
+    would_pay: Option<Value>,
+    body: Option<String>,
+}
+
+impl Outcome {
+    fn to_json(&self) -> Value {
+        let mut object = json!({
+            "status": self.status,
+            "receipt": self.receipt,
+            "paid": self.paid,
+            "body": self.body,
+        });
+        if let (Some(would), Value::Object(map)) = (&self.would_pay, &mut object) {
+            map.insert("wouldPay".into(), would.clone());
+        }
+        object
+    }
+}
+
+/// Who pays: the Tempo provider with the user's key, or nobody (no key given: free requests
+/// still work, and a 402 ends with "no key").
+enum Payer {
+    Key(Box<TempoProvider>),
+    NoKey,
+}
+
+impl PaymentProvider for Payer {
+    fn supports(&self, method: &str, intent: &str) -> bool {
+        match self {
+            Payer::Key(provider) => provider.supports(method, intent),
+            Payer::NoKey => false,
+        }
+    }
+
+    async fn pay(&self, challenge: &Challenge) -> Result<Credential, MppError> {
+        match self {
+            Payer::Key(provider) => provider.pay(challenge).await,
+            Payer::NoKey => Err(MppError::Unsupported {
+                method: challenge.method.clone(),
+                intent: challenge.intent.clone(),
+            }),
+        }
+    }
+}
+
+/// An amount in currency units, or the raw base units when the currency is unknown.
+fn display_amount(plan: &PlannedPayment) -> String {
+    match plan.amount {
+        Some(amount) => format!(
+            "{} ({amount} base units)",
+            amount.to_decimal(TIP20_DECIMALS)
+        ),
+        None => "an unstated amount".into(),
+    }
+}
+
+fn describe(plan: &PlannedPayment) -> String {
+    let mut text = format!(
+        "{} of {}",
+        display_amount(plan),
+        plan.currency.as_deref().unwrap_or("an unstated currency")
+    );
+    if let Some(recipient) = &plan.recipient {
+        text.push_str(&format!(" to {recipient}"));
+    }
+    if let Some(chain) = plan.chain_id {
+        text.push_str(&format!(" on chain {chain}"));
+    }
+    text.push_str(&format!(
+        " via {}/{} for {}",
+        plan.method, plan.intent, plan.origin
+    ));
+    text
+}
+
+fn plan_json(plan: &PlannedPayment, receipt: Option<&Receipt>) -> Value {
+    json!({
+        "method": plan.method,
+        "intent": plan.intent,
+        "amount": plan.amount.map(|a| a.to_string()),
+        "currency": plan.currency,
+        "recipient": plan.recipient,
+        "chainId": plan.chain_id,
+        "reference": receipt.map(|r| r.reference.clone()),
+    })
+}
+
+/// Reads `AMOUNT[:TOKEN]`.
+fn amount_rule(text: &str, default_currency: &str, flag: &str) -> anyhow::Result<(String, Amount)> {
+    let (amount, currency) = match text.split_once(':') {
+        Some((amount, currency)) => (amount, currency),
+        None => (text, default_currency),
+    };
+    let amount = Amount::from_decimal(amount.trim(), TIP20_DECIMALS).map_err(|e| {
+        fail::input(
+            format!("--{flag} {text} is not an amount: {e}."),
+            format!("Write the amount in currency units, like --{flag} 0.10."),
+        )
+    })?;
+    Ok((currency.trim().to_ascii_lowercase(), amount))
+}
+
+impl PayArgs {
+    fn policy(&self) -> anyhow::Result<SpendPolicy> {
+        let mut policy = SpendPolicy::new().dry_run(self.dry_run);
+        let mut amount_currencies = Vec::new();
+        for text in &self.max_amount {
+            let (currency, amount) = amount_rule(text, &self.currency, "max-amount")?;
+            policy = policy.max_per_request(&currency, amount);
+            amount_currencies.push(currency);
+        }
+        for text in &self.budget {
+            let (currency, amount) = amount_rule(text, &self.currency, "budget")?;
+            policy = policy.budget(&currency, amount);
+            amount_currencies.push(currency);
+        }
+        for text in &self.origin_budget {
+            let (currency, amount) = amount_rule(text, &self.currency, "origin-budget")?;
+            policy = policy.origin_budget(&currency, amount);
+            amount_currencies.push(currency);
+        }
+        if !self.allow_currency.is_empty() {
+            policy = policy.allow_currencies(&self.allow_currency);
+        } else if !amount_currencies.is_empty() {
+            // An amount rule on one currency must not let another currency through uncapped.
+            policy = policy.allow_currencies(&amount_currencies);
+        }
+        if !self.allow_method.is_empty() {
+            policy = policy.allow_methods(self.allow_method.clone());
+        }
+        if !self.allow_recipient.is_empty() {
+            policy = policy.allow_recipients(&self.allow_recipient);
+        }
+        if !self.allow_chain.is_empty() {
+            policy = policy.allow_chains(self.allow_chain.clone());
+        }
+        if self.confirm && !self.dry_run {
+            policy = policy.approve(ask);
+        }
+        if let Some(path) = &self.budget_file {
+            policy = policy.persist_to(path).map_err(|e| {
+                fail::input(
+                    fail::sentence(&e.to_string()),
+                    "Pass another --budget-file, or remove the damaged one.",
+                )
+            })?;
+        }
+        Ok(policy)
+    }
+
+    fn body(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        let Some(text) = self.data.as_ref().or(self.json.as_ref()) else {
+            return Ok(None);
+        };
+        let Some(path) = text.strip_prefix('@') else {
+            return Ok(Some(text.clone().into_bytes()));
+        };
+        let read = if path == "-" {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes)
+        } else {
+            std::fs::read(path)
+        };
+        read.map(Some).map_err(|e| {
+            fail::input(
+                format!("Could not read the body from {path}: {e}."),
+                "Check the file name after @.",
+            )
+        })
+    }
+
+    fn request(&self, client: &reqwest::Client) -> anyhow::Result<reqwest::RequestBuilder> {
+        let body = self.body()?;
+        let method = match &self.method {
+            Some(m) => m.to_ascii_uppercase(),
+            None if body.is_some() => "POST".into(),
+            None => "GET".into(),
+        };
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| {
+            fail::input(
+                format!("{method} is not an HTTP method."),
+                "Use -X GET, -X POST, -X PUT, …",
+            )
+        })?;
+        let url = reqwest::Url::parse(&self.url).map_err(|e| {
+            fail::input(
+                format!("{} is not a URL: {e}.", self.url),
+                "Write the whole URL, like https://api.example.com/paid.",
+            )
+        })?;
+        let mut headers = reqwest::header::HeaderMap::new();
+        if self.json.is_some() {
+            headers.insert("content-type", "application/json".parse()?);
+            headers.insert("accept", "application/json".parse()?);
+        }
+        for header in &self.headers {
+            let bad = || {
+                fail::input(
+                    format!("-H {header:?} is not a header."),
+                    "Write headers as -H 'Name: value'.",
+                )
+            };
+            let (name, value) = header.split_once(':').ok_or_else(bad)?;
+            let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| bad())?;
+            let value = reqwest::header::HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
+            headers.insert(name, value);
+        }
+        if self.verbose {
+            eprintln!("> {method} {url}");
+            print_headers('>', &headers);
+        }
+        let mut builder = client.request(method, url).headers(headers);
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        Ok(builder)
+    }
+}
+
+/// Asks on the terminal whether to pay `plan`.
+fn ask(plan: &PlannedPayment) -> bool {
+    eprint!("Pay {}? [y/N] ", describe(plan));
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// Header names whose values are credentials or secrets.
+fn is_secret(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie" | "x-api-key"
+    )
+}
+
+fn print_headers(mark: char, headers: &reqwest::header::HeaderMap) {
+    for (name, value) in headers {
+        let value = if is_secret(name.as_str()) {
+            "[redacted]".to_owned()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        eprintln!("{mark} {name}: {value}");
+    }
+}
+
+pub(crate) async fn run(args: PayArgs) -> anyhow::Result<ExitCode> {
+    let json_output = args.output == OutputFormat::Json;
+    let mut outcome = Outcome::default();
+    let result = exchange(&args, &mut outcome).await;
+    if json_output {
+        let mut object = outcome.to_json();
+        if let (Err(error), Value::Object(map)) = (&result, &mut object) {
+            let kind = match error.downcast_ref::<Failure>().map(|f| f.code) {
+                Some(Code::Refused) => "refused",
+                Some(Code::PaymentFailed) => "payment-failed",
+                Some(Code::Http) => "http",
+                _ => "error",
+            };
+            map.insert(
+                "error".into(),
+                json!({ "kind": kind, "message": fail::sentence(&error.to_string()) }),
+            );
+        }
+        println!("{object}");
+    }
+    result
+}
+
+async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitCode> {
+    let json_output = args.output == OutputFormat::Json;
+    let policy = args.policy()?;
+    let signer = match args.key.load()? {
+        Some(signer) => Some(signer),
+        // A dry run signs nothing: any key will do to read the challenge.
+        None if args.dry_run => Some(PrivateKeySigner::random()),
+        None => None,
+    };
+    let payer = match signer {
+        Some(signer) => Payer::Key(Box::new(provider(signer, args)?)),
+        None => Payer::NoKey,
+    };
+    let no_key = matches!(payer, Payer::NoKey);
+
+    let client = reqwest::Client::new();
+    let request = args.request(&client)?;
+    let paid: Arc<Mutex<Option<Value>>> = Arc::default();
+    let verbose = args.verbose;
+    let record = Arc::clone(&paid);
+    // No spinner while --confirm asks or -v writes the exchange.
+    let spinner = !(args.confirm || args.verbose);
+    let result = output::progress_if(
+        spinner,
+        "waiting for the server and the chain…",
+        request
+            .send_with_payment(&payer)
+            .policy(policy)
+            .on_event(move |event| match event {
+                Event::ChallengeReceived { origin, count } if verbose => {
+                    eprintln!("* {origin} asked for payment ({count} challenge(s))");
+                }
+                Event::PaymentMade { plan, receipt } => {
+                    if verbose {
+                        eprintln!("* paid {}", describe(plan));
+                        eprintln!("> authorization: Payment [redacted credential]");
+                    }
+                    *record.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Some(plan_json(plan, *receipt));
+                }
+                Event::PaymentRefused { refusal } if verbose => {
+                    eprintln!("* the spend policy refused: {}", refusal.detail);
+                }
+                _ => {}
+            }),
+    )
+    .await;
+    outcome.paid = paid.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let response = match result {
+        Ok(response) => response,
+        Err(PaymentError::DryRun(plan)) => {
+            outcome.status = Some(402);
+            if !json_output {
+                println!("Would pay {}. Nothing was paid (dry run).", describe(&plan));
+            }
+            outcome.paid = None;
+            outcome.would_pay = Some(plan_json(&plan, None));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(PaymentError::NoPayableChallenge { offered }) if no_key => {
+            outcome.status = Some(402);
+            return Err(Failure::new(
+                Code::PaymentFailed,
+                format!("The server asks for payment ({offered}) but no key was given."),
+                "Pass --key-file FILE or --key HEX, set MPP_PRIVATE_KEY, or try --dry-run.",
+            )
+            .into());
+        }
+        Err(error) => return Err(payment_failure(error, &args.rpc_url)),
+    };
+
+    let status = response.status();
+    outcome.status = Some(status.as_u16());
+    outcome.receipt = response
+        .headers()
+        .get("payment-receipt")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if let (Some(Value::Object(paid)), Some(receipt)) = (&mut outcome.paid, &outcome.receipt)
+        && let Ok(receipt) = receipt.parse::<Receipt>()
+    {
+        paid.insert("reference".into(), Value::String(receipt.reference));
+    }
+    if args.verbose {
+        eprintln!("< {:?} {status}", response.version());
+        print_headers('<', response.headers());
+    }
+    let head = args.include.then(|| {
+        let mut text = format!("{:?} {status}\n", response.version());
+        for (name, value) in response.headers() {
+            text.push_str(&format!(
+                "{name}: {}\n",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+        text.push('\n');
+        text
+    });
+    let body = response.bytes().await.map_err(|e| {
+        Failure::new(
+            Code::Error,
+            format!("Reading the response body failed: {e}."),
+            "Try again; the server closed the connection early.",
+        )
+    })?;
+    if json_output {
+        outcome.body = Some(String::from_utf8_lossy(&body).into_owned());
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        if let Some(head) = head {
+            stdout.write_all(head.as_bytes())?;
+        }
+        match &args.out {
+            Some(path) => std::fs::write(path, &body).map_err(|e| {
+                fail::input(
+                    format!("Could not write {}: {e}.", path.display()),
+                    "Check that the directory exists and is writable.",
+                )
+            })?,
+            None => {
+                stdout.write_all(&body)?;
+                if std::io::stdout().is_terminal() && !body.ends_with(b"\n") {
+                    stdout.write_all(b"\n")?;
+                }
+            }
+        }
+        stdout.flush()?;
+        if let Some(paid) = &outcome.paid {
+            let reference = paid.get("reference").and_then(Value::as_str).unwrap_or("");
+            eprintln!("{} {reference}", output::dim("paid; receipt reference"));
+        }
+    }
+    if status.is_client_error() || status.is_server_error() {
+        return Err(Failure::new(
+            Code::Http,
+            format!("The server answered {status}."),
+            "Run again with -i or -v to see the response.",
+        )
+        .into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The Tempo provider for `signer`.
+fn provider(signer: PrivateKeySigner, args: &PayArgs) -> anyhow::Result<TempoProvider> {
+    let mut provider = TempoProvider::new(signer, &args.rpc_url).map_err(|e| {
+        fail::input(
+            format!("The RPC URL {} cannot be used: {e}.", args.rpc_url),
+            "Pass --rpc-url with the http(s) URL of a Tempo node.",
+        )
+    })?;
+    if let Some(chain) = args.chain_id {
+        provider = provider.with_expected_chain_id(chain);
+    }
+    Ok(provider.with_client_id("mpp-cli"))
+}
+
+/// The sentence, hint and exit status for a payment error.
+fn payment_failure(error: PaymentError, rpc_url: &str) -> anyhow::Error {
+    let failure = match error {
+        PaymentError::Refused(refusal) => refused(&refusal),
+        PaymentError::Transport(e) => Failure::new(
+            Code::Error,
+            format!("The request failed: {}.", chain_of(&*e)),
+            "Check the URL and that the server is running.",
+        ),
+        PaymentError::Provider(e) => Failure::new(
+            Code::PaymentFailed,
+            fail::sentence(&format!("paying failed: {e}")),
+            format!("Check the payer's balance and that {rpc_url} is the right Tempo node."),
+        ),
+        PaymentError::Rejected { status, problem } => Failure::new(
+            Code::PaymentFailed,
+            fail::sentence(&format!(
+                "the server refused the payment with {status}{}",
+                problem
+                    .map(|p| format!(": {}", p.detail))
+                    .unwrap_or_default()
+            )),
+            "Run again with -v to see the exchange.",
+        ),
+        other => Failure::new(
+            Code::PaymentFailed,
+            fail::sentence(&other.to_string()),
+            "Run again with -v to see the exchange; nothing was paid.",
+        ),
+    };
+    failure.into()
+}
+
+fn refused(refusal: &Refusal) -> Failure {
+    let hint = match refusal.rule.name() {
+        "max-per-request" => "Raise --max-amount if this price is expected.",
+        "budget" => "Raise --budget, or start a new --budget-file.",
+        "origin-budget" => "Raise --origin-budget.",
+        "approval" => "Nothing was paid; answer y to pay.",
+        "unpriced" => "Remove the amount rules to pay a challenge without a stated price.",
+        _ => "Widen the --allow-* lists if this payment is expected.",
+    };
+    Failure::new(
+        Code::Refused,
+        format!(
+            "The spend policy's {} rule refused to pay {}: {}.",
+            refusal.rule,
+            describe(&refusal.plan),
+            refusal.detail
+        ),
+        hint,
+    )
+}
+
+/// An error and its sources, joined.
+fn chain_of(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(&format!(": {e}"));
+        source = e.source();
+    }
+    text
+}

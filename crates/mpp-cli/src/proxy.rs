@@ -1,0 +1,440 @@
+//! `mpp proxy`: a payment gate in front of an existing HTTP service.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"          # optional
+//! upstream = "http://127.0.0.1:3000"
+//! rpc_url = "https://rpc.tempo.xyz"  # optional, or MPP_RPC_URL
+//! recipient = "0x…"
+//! currency = "0x20c0…"               # optional, pathUSD
+//! realm = "api.example.com"          # optional
+//!
+//! [[route]]
+//! path = "/reports/*"                # exact, or a prefix ending in *
+//! method = "GET"                     # optional: any method
+//! price = "0.05"
+//! methods = ["tempo"]                # optional
+//! ```
+//!
+//! Requests that match no route are forwarded free. The secret comes from `MPP_SECRET_KEY`
+//! and a fee payer key from `MPP_FEE_PAYER_KEY`.
+
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::middleware;
+use axum::response::{IntoResponse as _, Response};
+use clap::Args;
+use mpp::ChargeParams;
+use mpp::server::{ChargeOutcome, Mpp, RequestContext};
+use mpp::tempo::{MAINNET_RPC_URL, PATH_USD};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::fail;
+use crate::output;
+use crate::serve::{build_error, log_exchange, secret, tempo_method};
+
+/// The configuration format, shown by `mpp proxy --help`.
+pub(crate) const CONFIG_HELP: &str = r#"Configuration (TOML):
+  listen = "127.0.0.1:8080"           # optional
+  upstream = "http://127.0.0.1:3000"  # the service behind the gate
+  rpc_url = "https://rpc.tempo.xyz"   # optional, else MPP_RPC_URL
+  recipient = "0x…"                   # who is paid
+  currency = "0x20c0…"                # optional, pathUSD
+  realm = "api.example.com"           # optional
+
+  [[route]]                           # one per priced route, first match wins
+  path = "/reports/*"                 # exact, or a prefix ending in *
+  method = "GET"                      # optional: any method
+  price = "0.05"                      # in currency units
+  methods = ["tempo"]                 # optional
+
+Other paths are forwarded free. Payment credentials are removed before the upstream sees the
+request; its answers (errors included) are streamed back unchanged. The secret comes from
+MPP_SECRET_KEY, a fee payer key from MPP_FEE_PAYER_KEY. Errors in the file name their line."#;
+
+/// The largest request body forwarded (it is buffered to bind its digest).
+const BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// `mpp proxy`.
+#[derive(Debug, Args)]
+pub(crate) struct ProxyArgs {
+    /// The proxy configuration (TOML): upstream, listen address, per-route prices and methods.
+    #[arg(long, value_name = "FILE.toml")]
+    config: PathBuf,
+    /// Override the config's listen address (port 0 picks a free one).
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    listen: Option<Spanned<String>>,
+    upstream: Spanned<String>,
+    rpc_url: Option<String>,
+    recipient: Spanned<String>,
+    currency: Option<Spanned<String>>,
+    realm: Option<String>,
+    #[serde(default)]
+    route: Vec<Spanned<RouteConfig>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteConfig {
+    path: Spanned<String>,
+    method: Option<Spanned<String>>,
+    price: Spanned<String>,
+    methods: Option<Spanned<Vec<String>>>,
+}
+
+/// A validated route.
+#[derive(Debug)]
+struct Route {
+    path: String,
+    prefix: bool,
+    method: Option<axum::http::Method>,
+    params: ChargeParams,
+}
+
+impl Route {
+    fn matches(&self, method: &axum::http::Method, path: &str) -> bool {
+        let path_ok = if self.prefix {
+            path.starts_with(&self.path)
+        } else {
+            path == self.path
+        };
+        path_ok && self.method.as_ref().is_none_or(|m| m == method)
+    }
+}
+
+struct Proxy {
+    upstream: reqwest::Url,
+    routes: Vec<Route>,
+    mpp: Mpp,
+    client: reqwest::Client,
+}
+
+/// The 1-based line of byte `offset` in `source`.
+fn line_of(source: &str, offset: usize) -> usize {
+    source
+        .get(..offset)
+        .map_or(1, |before| before.matches('\n').count() + 1)
+}
+
+/// A config error naming the file and line.
+fn at(path: &Path, source: &str, span: Range<usize>, message: &str) -> anyhow::Error {
+    fail::input(
+        format!(
+            "{}, line {}: {message}.",
+            path.display(),
+            line_of(source, span.start)
+        ),
+        "Fix that line of the configuration; `mpp proxy --help` shows the format.",
+    )
+}
+
+fn parse_config(path: &Path, source: &str) -> anyhow::Result<Config> {
+    toml::from_str(source).map_err(|e| {
+        let line = e.span().map_or(1, |span| line_of(source, span.start));
+        let message = e.message().trim_end_matches('.').to_owned();
+        fail::input(
+            format!("{}, line {line}: {message}.", path.display()),
+            "Fix that line of the configuration; `mpp proxy --help` shows the format.",
+        )
+    })
+}
+
+fn validate_routes(path: &Path, source: &str, config: &Config) -> anyhow::Result<Vec<Route>> {
+    let mut routes = Vec::new();
+    for route in &config.route {
+        let route = route.get_ref();
+        let raw = route.path.get_ref();
+        if !raw.starts_with('/') {
+            return Err(at(
+                path,
+                source,
+                route.path.span(),
+                &format!("the path {raw:?} must start with /"),
+            ));
+        }
+        let (prefix, clean) = match raw.strip_suffix('*') {
+            Some(stem) => (true, stem.to_owned()),
+            None => (false, raw.clone()),
+        };
+        let method = match &route.method {
+            Some(m) => Some(
+                axum::http::Method::from_bytes(m.get_ref().to_ascii_uppercase().as_bytes())
+                    .map_err(|_| {
+                        at(
+                            path,
+                            source,
+                            m.span(),
+                            &format!("{:?} is not an HTTP method", m.get_ref()),
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        let price = route.price.get_ref();
+        if mpp::Amount::from_decimal(price, mpp::tempo::TIP20_DECIMALS).is_err() {
+            return Err(at(
+                path,
+                source,
+                route.price.span(),
+                &format!("the price {price:?} is not an amount in currency units (like \"0.05\")"),
+            ));
+        }
+        if let Some(methods) = &route.methods
+            && let Some(bad) = methods.get_ref().iter().find(|m| *m != "tempo")
+        {
+            return Err(at(
+                path,
+                source,
+                methods.span(),
+                &format!("the payment method {bad:?} is not available (use \"tempo\")"),
+            ));
+        }
+        routes.push(Route {
+            path: clean,
+            prefix,
+            method,
+            params: ChargeParams::new(price.clone()),
+        });
+    }
+    Ok(routes)
+}
+
+pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
+    let path = &args.config;
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        fail::input(
+            format!("Could not read the configuration {}: {e}.", path.display()),
+            "Pass the path of a TOML file with --config.",
+        )
+    })?;
+    let config = parse_config(path, &source)?;
+    let upstream = reqwest::Url::parse(config.upstream.get_ref())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| {
+            at(
+                path,
+                &source,
+                config.upstream.span(),
+                "the upstream must be an http(s) URL",
+            )
+        })?;
+    if !parses_like(&PATH_USD, config.recipient.get_ref()) {
+        return Err(at(
+            path,
+            &source,
+            config.recipient.span(),
+            "the recipient must be a 0x-prefixed 20-byte address",
+        ));
+    }
+    let currency = match &config.currency {
+        Some(c) if !parses_like(&PATH_USD, c.get_ref()) => {
+            return Err(at(
+                path,
+                &source,
+                c.span(),
+                "the currency must be a TIP-20 token address",
+            ));
+        }
+        Some(c) => c.get_ref().clone(),
+        None => PATH_USD.to_string(),
+    };
+    let listen = match (&args.listen, &config.listen) {
+        (Some(listen), _) => listen.clone(),
+        (None, Some(listen)) => {
+            if listen.get_ref().parse::<SocketAddr>().is_err() {
+                return Err(at(
+                    path,
+                    &source,
+                    listen.span(),
+                    "listen must be HOST:PORT, like \"127.0.0.1:8080\"",
+                ));
+            }
+            listen.get_ref().clone()
+        }
+        (None, None) => "127.0.0.1:8080".to_owned(),
+    };
+    let routes = validate_routes(path, &source, &config)?;
+
+    let rpc_url = config
+        .rpc_url
+        .clone()
+        .or_else(|| std::env::var("MPP_RPC_URL").ok())
+        .unwrap_or_else(|| MAINNET_RPC_URL.to_owned());
+    let secret = secret(std::env::var("MPP_SECRET_KEY").ok().as_deref())?;
+    let fee_payer = std::env::var("MPP_FEE_PAYER_KEY").ok();
+    let store = mpp::SharedStore::default();
+    let method = tempo_method(
+        &rpc_url,
+        config.recipient.get_ref(),
+        &currency,
+        fee_payer.as_deref(),
+        store.clone(),
+    )
+    .await?;
+    let chain_id = method.chain_id();
+    let listener = tokio::net::TcpListener::bind(listen.as_str())
+        .await
+        .map_err(|e| {
+            fail::input(
+                format!("Could not listen on {listen}: {e}."),
+                "Pick another listen address, or port 0 for a free one.",
+            )
+        })?;
+    let address = listener.local_addr()?;
+    let realm = config.realm.clone().unwrap_or_else(|| address.to_string());
+    let mpp = Mpp::builder()
+        .method(method)
+        .realm(realm)
+        .secret(secret)
+        .store(store)
+        .body_limit(BODY_LIMIT)
+        .build()
+        .map_err(|e| build_error("the payment handler cannot start", e, "Check the realm."))?;
+    for route in &routes {
+        output::step(&format!(
+            "{} {}{} costs {}",
+            route.method.as_ref().map_or("*", |m| m.as_str()),
+            route.path,
+            if route.prefix { "*" } else { "" },
+            route.params.amount
+        ));
+    }
+    output::step(&format!(
+        "forwarding to {upstream} (chain {chain_id}); other paths are free"
+    ));
+    let proxy = Arc::new(Proxy {
+        upstream,
+        routes,
+        mpp,
+        client: reqwest::Client::new(),
+    });
+    let app = Router::new()
+        .fallback(handle)
+        .with_state(proxy)
+        .layer(middleware::from_fn(log_exchange));
+    println!("listening on http://{address}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(output::shutdown_signal())
+        .await
+        .map_err(|e| build_error("the proxy stopped", e, "Start it again."))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Hop-by-hop headers, never forwarded.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn plain(status: axum::http::StatusCode, text: &str) -> Response {
+    (status, text.to_owned()).into_response()
+}
+
+async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return plain(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large",
+        );
+    };
+    let route = proxy
+        .routes
+        .iter()
+        .find(|r| r.matches(&parts.method, parts.uri.path()));
+    let payment = match route {
+        None => None,
+        Some(route) => {
+            let context = RequestContext::from_parts(&parts).body(&body);
+            match proxy.mpp.charge(&context, &route.params).await {
+                Ok(ChargeOutcome::Paid(payment)) => Some(payment),
+                Ok(ChargeOutcome::PaymentRequired(required)) => {
+                    return required.into_response::<Body>();
+                }
+                Err(err) => return err.into_response::<Body>(),
+            }
+        }
+    };
+    let mut response = forward(&proxy, &parts, body).await;
+    if let Some(payment) = payment {
+        payment.apply_to(response.headers_mut());
+    }
+    response
+}
+
+/// True for an `Authorization` value that carries a `Payment` credential.
+fn is_payment_credential(value: &axum::http::HeaderValue) -> bool {
+    value
+        .to_str()
+        .map(|v| v.trim_start().to_ascii_lowercase().starts_with("payment"))
+        .unwrap_or(false)
+}
+
+async fn forward(proxy: &Proxy, parts: &axum::http::request::Parts, body: Bytes) -> Response {
+    let mut url = proxy.upstream.clone();
+    let base = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("{base}{}", parts.uri.path()));
+    url.set_query(parts.uri.query());
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (name, value) in &parts.headers {
+        let lower = name.as_str();
+        if HOP_BY_HOP.contains(&lower) || lower == "host" || lower == "content-length" {
+            continue;
+        }
+        // The credential is for this gate, never for the upstream.
+        if lower == "authorization" && is_payment_credential(value) {
+            continue;
+        }
+        headers.append(name.clone(), value.clone());
+    }
+    let sent = proxy
+        .client
+        .request(parts.method.clone(), url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await;
+    let upstream = match sent {
+        Ok(upstream) => upstream,
+        Err(_) => {
+            return plain(
+                axum::http::StatusCode::BAD_GATEWAY,
+                "the upstream service could not be reached",
+            );
+        }
+    };
+    let mut response = Response::builder().status(upstream.status());
+    for (name, value) in upstream.headers() {
+        if !HOP_BY_HOP.contains(&name.as_str()) && name != "content-length" {
+            response = response.header(name, value);
+        }
+    }
+    response
+        .body(Body::from_stream(upstream.bytes_stream()))
+        .unwrap_or_else(|_| plain(axum::http::StatusCode::BAD_GATEWAY, ""))
+}
+
+/// True when `text` parses as the type of `_like` (an address, here).
+fn parses_like<T: std::str::FromStr>(_like: &T, text: &str) -> bool {
+    text.parse::<T>().is_ok()
+}

@@ -1,0 +1,273 @@
+//! `mpp serve`: a paid API in one command.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use clap::Args;
+use mpp::server::{Mpp, Payment, RequirePaymentLayer};
+use mpp::tempo::{FeePayer, MAINNET_RPC_URL, PATH_USD, TempoCharge};
+use mpp::{ChargeParams, PrivateKeySigner, Receipt, ServerSecret, SharedStore};
+use serde_json::json;
+
+use crate::fail::{self, Code, Failure};
+use crate::key::{hex_of, parse_key};
+use crate::output;
+
+/// `mpp serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The port to listen on (0 picks a free one; the address is printed).
+    #[arg(long, default_value_t = 8402)]
+    port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The Tempo RPC node that settles payments (its chain id is used).
+    #[arg(long, env = "MPP_RPC_URL", default_value = MAINNET_RPC_URL)]
+    rpc_url: String,
+    /// The address that receives payments.
+    #[arg(long, value_name = "ADDRESS")]
+    recipient: String,
+    /// The TIP-20 token to charge in.
+    #[arg(long, value_name = "TOKEN", default_value_t = PATH_USD.to_string())]
+    currency: String,
+    /// The price of one request, in currency units.
+    #[arg(long, default_value = "0.01")]
+    price: String,
+    /// Paid paths (repeatable); `GET /paid` when none is given.
+    #[arg(long = "path", value_name = "PATH")]
+    paths: Vec<String>,
+    /// A key (hex) that pays the payers' network fees; read from MPP_FEE_PAYER_KEY too.
+    #[arg(
+        long,
+        env = "MPP_FEE_PAYER_KEY",
+        hide_env_values = true,
+        value_name = "HEX"
+    )]
+    fee_payer_key: Option<String>,
+    /// The realm challenges are issued for (default: HOST:PORT).
+    #[arg(long)]
+    realm: Option<String>,
+    /// The secret that binds challenges (at least 32 bytes); random when unset.
+    #[arg(long, env = "MPP_SECRET_KEY", hide_env_values = true)]
+    secret: Option<String>,
+    /// Where used challenges and the ledger are kept: `memory`, `sqlite:PATH`, `redis://…` or
+    /// `postgres://…` (durable backends need the matching store feature in this build).
+    #[arg(long, default_value = "memory")]
+    store: String,
+    /// Payment methods offered (comma-separated): `tempo` (this version), later `redotpay`.
+    #[arg(long, value_delimiter = ',', default_value = "tempo")]
+    method: Vec<String>,
+}
+
+async fn paid(payment: Payment) -> axum::Json<serde_json::Value> {
+    axum::Json(json!({
+        "message": "This content was paid for.",
+        "reference": payment.receipt().reference,
+    }))
+}
+
+/// The server secret from `--secret` / `MPP_SECRET_KEY`, or a random one with a warning.
+pub(crate) fn secret(given: Option<&str>) -> anyhow::Result<ServerSecret> {
+    match given {
+        Some(secret) => ServerSecret::new(secret).map_err(|e| {
+            build_error(
+                "the secret cannot be used",
+                e,
+                "Use at least 32 random bytes, e.g. `openssl rand -hex 32`.",
+            )
+        }),
+        None => {
+            output::warn(
+                "no --secret or MPP_SECRET_KEY: using a random one, so challenges do not survive a restart",
+            );
+            let random = hex_of(&PrivateKeySigner::random().to_bytes().0);
+            ServerSecret::new(random.as_str())
+                .map_err(|e| build_error("the random secret cannot be used", e, "Pass --secret."))
+        }
+    }
+}
+
+/// The Tempo charge method; its chain id is asked from the node at `rpc_url`.
+pub(crate) async fn tempo_method(
+    rpc_url: &str,
+    recipient: &str,
+    currency: &str,
+    fee_payer_key: Option<&str>,
+    store: SharedStore,
+) -> anyhow::Result<TempoCharge> {
+    let recipient = recipient.parse().map_err(|_| {
+        fail::input(
+            format!("The recipient {recipient} is not an address."),
+            "Pass a 0x-prefixed 20-byte address, e.g. from `mpp key address`.",
+        )
+    })?;
+    let currency = currency.parse().map_err(|_| {
+        fail::input(
+            format!("The currency {currency} is not a token address."),
+            "Pass a TIP-20 token address such as pathUSD 0x20c0000000000000000000000000000000000000.",
+        )
+    })?;
+    let mut builder = TempoCharge::builder()
+        .rpc_url(rpc_url)
+        .currency(currency)
+        .recipient(recipient)
+        .store(store);
+    if let Some(key) = fee_payer_key {
+        builder = builder.fee_payer(FeePayer::local(parse_key(key, "the fee payer key")?));
+    }
+    output::progress("asking the Tempo node for its chain…", builder.build())
+        .await
+        .map_err(|e| {
+            Failure::new(
+                Code::Error,
+                fail::sentence(&format!("the Tempo method cannot start: {e}")),
+                format!("Check that {rpc_url} is a running Tempo node."),
+            )
+            .into()
+        })
+}
+
+/// The paid API: `GET /health` free, `GET` on each of `paths` charged `params`, one log line
+/// per exchange.
+pub(crate) fn paid_app(
+    mpp: Mpp,
+    params: ChargeParams,
+    paths: &[String],
+    log: bool,
+) -> anyhow::Result<Router> {
+    let mut paid_routes = Router::new();
+    for path in paths {
+        if !path.starts_with('/') || path == "/health" {
+            return Err(fail::input(
+                format!("--path {path} cannot be charged."),
+                "Paths start with / and /health stays free.",
+            ));
+        }
+        paid_routes = paid_routes.route(path, get(paid));
+    }
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .merge(paid_routes.route_layer(RequirePaymentLayer::new(mpp, params)));
+    Ok(if log {
+        app.layer(middleware::from_fn(log_exchange))
+    } else {
+        app
+    })
+}
+
+/// One structured line per exchange on stdout, never with a credential or the secret.
+pub(crate) async fn log_exchange(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let had_credential = request.headers().contains_key("authorization");
+    let response: Response<Body> = next.run(request).await;
+    let receipt = response
+        .headers()
+        .get("payment-receipt")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<Receipt>().ok());
+    let at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    let line = json!({
+        "ts": at.as_secs(),
+        "method": method.as_str(),
+        "path": path,
+        "status": response.status().as_u16(),
+        "credential": had_credential,
+        "paid": receipt.as_ref().map(|r| json!({"method": r.method, "reference": r.reference})),
+        "ms": started.elapsed().as_millis() as u64,
+    });
+    println!("{line}");
+    response
+}
+
+pub(crate) fn build_error(what: &str, e: impl std::fmt::Display, hint: &str) -> anyhow::Error {
+    fail::input(fail::sentence(&format!("{what}: {e}")), hint)
+}
+
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    for method in &args.method {
+        if method != "tempo" {
+            return Err(fail::input(
+                format!("The payment method `{method}` is not available in this version."),
+                "Use --method tempo.",
+            ));
+        }
+    }
+    let store = crate::store::open(&args.store).await?;
+    let secret = secret(args.secret.as_deref())?;
+    let method = tempo_method(
+        &args.rpc_url,
+        &args.recipient,
+        &args.currency,
+        args.fee_payer_key.as_deref(),
+        store.clone(),
+    )
+    .await?;
+    let chain_id = method.chain_id();
+    let params = ChargeParams::new(args.price.clone()).description("mpp serve");
+    method.charge_request(&params).map_err(|e| {
+        build_error(
+            &format!("--price {} cannot be charged", args.price),
+            e,
+            "Write the price in currency units, like --price 0.01.",
+        )
+    })?;
+
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .map_err(|e| {
+            fail::input(
+                format!("Could not listen on {}:{}: {e}.", args.host, args.port),
+                "Pick another --port, or --port 0 for a free one.",
+            )
+        })?;
+    let address: SocketAddr = listener.local_addr()?;
+    let realm = args.realm.clone().unwrap_or_else(|| address.to_string());
+    let mpp = Mpp::builder()
+        .method(method)
+        .realm(realm.clone())
+        .secret(secret)
+        .store(store)
+        .build()
+        .map_err(|e| {
+            build_error(
+                "the payment handler cannot start",
+                e,
+                "Check --realm and --secret.",
+            )
+        })?;
+
+    let paths = if args.paths.is_empty() {
+        vec!["/paid".to_owned()]
+    } else {
+        args.paths.clone()
+    };
+    let app = paid_app(mpp, params, &paths, true)?;
+
+    output::step(&format!(
+        "charging {} of {} per request to {} on chain {chain_id} (realm {realm})",
+        args.price, args.currency, args.recipient
+    ));
+    for path in &paths {
+        output::step(&format!("paid:  GET http://{address}{path}"));
+    }
+    output::step(&format!("free:  GET http://{address}/health"));
+    println!("listening on http://{address}");
+    output::step("press Ctrl-C to stop");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(output::shutdown_signal())
+        .await
+        .map_err(|e| build_error("the server stopped", e, "Start it again."))?;
+    Ok(ExitCode::SUCCESS)
+}
