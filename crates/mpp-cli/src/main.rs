@@ -6,6 +6,7 @@ mod dev;
 mod fail;
 mod key;
 mod ledger;
+mod methods;
 mod output;
 mod pay;
 mod proxy;

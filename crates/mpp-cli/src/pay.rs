@@ -7,14 +7,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::{Args, ValueEnum};
 use mpp::client::{
-    Event, Fetch, PaymentError, PlannedPayment, Refusal, SpendPolicy, TempoProvider,
+    Event, Fetch, MultiProvider, PaymentError, PlannedPayment, Refusal, SpendPolicy, TempoProvider,
 };
+use mpp::redotpay::client::RedotPayCrypto;
 use mpp::tempo::{MAINNET_RPC_URL, PATH_USD, TIP20_DECIMALS};
 use mpp::{Amount, Challenge, Credential, MppError, PaymentProvider, PrivateKeySigner, Receipt};
 use serde_json::{Value, json};
 
 use crate::fail::{self, Code, Failure};
 use crate::key::KeySource;
+use crate::methods::TempoOnChain;
 use crate::output;
 
 /// `mpp pay`.
@@ -134,10 +136,11 @@ impl Outcome {
     }
 }
 
-/// Who pays: the Tempo provider with the user's key, or nobody (no key given: free requests
-/// still work, and a 402 ends with "no key").
+/// Who pays: the user's key, as Tempo charges and as RedotPay's crypto rail on a Tempo chain
+/// (first offered first), or nobody (no key given: free requests still work, and a 402 ends
+/// with "no key").
 enum Payer {
-    Key(Box<TempoProvider>),
+    Key(Box<MultiProvider>),
     NoKey,
 }
 
@@ -218,6 +221,11 @@ fn amount_rule(text: &str, default_currency: &str, flag: &str) -> anyhow::Result
 }
 
 impl PayArgs {
+    /// True when an amount rule (`--max-amount`, `--budget`, `--origin-budget`) is given.
+    fn has_amount_rules(&self) -> bool {
+        !(self.max_amount.is_empty() && self.budget.is_empty() && self.origin_budget.is_empty())
+    }
+
     fn policy(&self) -> anyhow::Result<SpendPolicy> {
         let mut policy = SpendPolicy::new().dry_run(self.dry_run);
         let mut amount_currencies = Vec::new();
@@ -398,7 +406,19 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
         None => None,
     };
     let payer = match signer {
-        Some(signer) => Payer::Key(Box::new(provider(signer, args)?)),
+        Some(signer) => {
+            let mut providers = MultiProvider::new().with(provider(signer.clone(), args)?);
+            // RedotPay states its price in currency units, which the amount rules cannot
+            // read: with amount rules, only Tempo is paid.
+            if !args.has_amount_rules() {
+                let mut crypto = RedotPayCrypto::new(TempoOnChain::new(provider(signer, args)?));
+                if let Some(chain) = args.chain_id {
+                    crypto = crypto.chain_id(chain);
+                }
+                providers = providers.with(crypto);
+            }
+            Payer::Key(Box::new(providers))
+        }
         None => Payer::NoKey,
     };
     let no_key = matches!(payer, Payer::NoKey);
@@ -453,6 +473,19 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
                 Code::PaymentFailed,
                 format!("The server asks for payment ({offered}) but no key was given."),
                 "Pass --key-file FILE or --key HEX, set MPP_PRIVATE_KEY, or try --dry-run.",
+            )
+            .into());
+        }
+        Err(PaymentError::NoPayableChallenge { offered })
+            if args.has_amount_rules() && offered.contains("redotpay") =>
+        {
+            outcome.status = Some(402);
+            return Err(Failure::new(
+                Code::Refused,
+                format!(
+                    "The server asks for payment ({offered}), and RedotPay is not paid with an amount rule."
+                ),
+                "RedotPay states its price in currency units: drop --max-amount, --budget and --origin-budget, and limit with --allow-method, --allow-chain and --allow-recipient.",
             )
             .into());
         }

@@ -12,10 +12,12 @@
 //! path = "/reports/*"                # exact, or a prefix ending in *
 //! method = "GET"                     # optional: any method
 //! price = "0.05"
-//! methods = ["tempo"]                # optional
+//! methods = ["tempo", "redotpay"]    # optional, default ["tempo"]
 //! ```
 //!
-//! Requests that match no route are forwarded free. The secret comes from `MPP_SECRET_KEY`
+//! `redotpay` offers RedotPay's crypto rail: the same recipient and token on the same chain,
+//! checked on chain. A top-level `redotpay_rdt_file = "rdts.txt"` (one valid rdt per line)
+//! adds its balance rail. Requests that match no route are forwarded free. The secret comes from `MPP_SECRET_KEY`
 //! and a fee payer key from `MPP_FEE_PAYER_KEY`.
 
 use std::net::SocketAddr;
@@ -37,6 +39,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::fail;
+use crate::methods::{self, Offered};
 use crate::output;
 use crate::serve::{build_error, log_exchange, secret, tempo_method};
 
@@ -48,12 +51,13 @@ pub(crate) const CONFIG_HELP: &str = r#"Configuration (TOML):
   recipient = "0x…"                   # who is paid
   currency = "0x20c0…"                # optional, pathUSD
   realm = "api.example.com"           # optional
+  redotpay_rdt_file = "rdts.txt"      # optional: RedotPay's balance rail, one rdt per line
 
   [[route]]                           # one per priced route, first match wins
   path = "/reports/*"                 # exact, or a prefix ending in *
   method = "GET"                      # optional: any method
   price = "0.05"                      # in currency units
-  methods = ["tempo"]                 # optional
+  methods = ["tempo", "redotpay"]     # optional, default ["tempo"], 402 order
 
 Other paths are forwarded free. Payment credentials are removed before the upstream sees the
 request; its answers (errors included) are streamed back unchanged. The secret comes from
@@ -82,6 +86,7 @@ struct Config {
     recipient: Spanned<String>,
     currency: Option<Spanned<String>>,
     realm: Option<String>,
+    redotpay_rdt_file: Option<Spanned<String>>,
     #[serde(default)]
     route: Vec<Spanned<RouteConfig>>,
 }
@@ -102,6 +107,8 @@ struct Route {
     prefix: bool,
     method: Option<axum::http::Method>,
     params: ChargeParams,
+    /// The methods offered, in order.
+    offered: Vec<Offered>,
 }
 
 impl Route {
@@ -118,7 +125,8 @@ impl Route {
 struct Proxy {
     upstream: reqwest::Url,
     routes: Vec<Route>,
-    mpp: Mpp,
+    /// One payment handler per distinct method list, as `handlers[i].0`.
+    handlers: Vec<(Vec<Offered>, Mpp)>,
     client: reqwest::Client,
 }
 
@@ -192,21 +200,40 @@ fn validate_routes(path: &Path, source: &str, config: &Config) -> anyhow::Result
                 &format!("the price {price:?} is not an amount in currency units (like \"0.05\")"),
             ));
         }
-        if let Some(methods) = &route.methods
-            && let Some(bad) = methods.get_ref().iter().find(|m| *m != "tempo")
-        {
-            return Err(at(
-                path,
-                source,
-                methods.span(),
-                &format!("the payment method {bad:?} is not available (use \"tempo\")"),
-            ));
+        let mut offered = Vec::new();
+        if let Some(methods) = &route.methods {
+            for name in methods.get_ref() {
+                let known = Offered::parse(name).ok_or_else(|| {
+                    at(
+                        path,
+                        source,
+                        methods.span(),
+                        &format!(
+                            "the payment method {name:?} is not available (use \"tempo\" or \"redotpay\")"
+                        ),
+                    )
+                })?;
+                if !offered.contains(&known) {
+                    offered.push(known);
+                }
+            }
+            if offered.is_empty() {
+                return Err(at(
+                    path,
+                    source,
+                    methods.span(),
+                    "methods must name at least one payment method",
+                ));
+            }
+        } else {
+            offered.push(Offered::Tempo);
         }
         routes.push(Route {
             path: clean,
             prefix,
             method,
             params: ChargeParams::new(price.clone()),
+            offered,
         });
     }
     Ok(routes)
@@ -268,6 +295,24 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         (None, None) => "127.0.0.1:8080".to_owned(),
     };
     let routes = validate_routes(path, &source, &config)?;
+    let redotpay_wanted = routes
+        .iter()
+        .any(|r| r.offered.contains(&Offered::RedotPay));
+    let rdts = match &config.redotpay_rdt_file {
+        Some(file) if !redotpay_wanted => {
+            return Err(at(
+                path,
+                &source,
+                file.span(),
+                "redotpay_rdt_file is set but no route offers \"redotpay\"",
+            ));
+        }
+        // A relative file is read from the configuration's directory.
+        Some(file) => Some(methods::read_rdt_file(
+            &path.parent().unwrap_or(Path::new("")).join(file.get_ref()),
+        )?),
+        None => None,
+    };
 
     let rpc_url = config
         .rpc_url
@@ -296,21 +341,47 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         })?;
     let address = listener.local_addr()?;
     let realm = config.realm.clone().unwrap_or_else(|| address.to_string());
-    let mpp = Mpp::builder()
-        .method(method)
-        .realm(realm)
-        .secret(secret)
-        .store(store)
-        .body_limit(BODY_LIMIT)
-        .build()
-        .map_err(|e| build_error("the payment handler cannot start", e, "Check the realm."))?;
+    let redotpay = if redotpay_wanted {
+        Some(methods::redotpay_method(
+            chain_id,
+            &rpc_url,
+            config.recipient.get_ref(),
+            &currency,
+            rdts,
+            store.clone(),
+        )?)
+    } else {
+        None
+    };
+    let mut handlers: Vec<(Vec<Offered>, Mpp)> = Vec::new();
     for route in &routes {
+        if !handlers
+            .iter()
+            .any(|(offered, _)| *offered == route.offered)
+        {
+            let mpp = methods::handler(
+                &route.offered,
+                &method,
+                redotpay.as_ref(),
+                realm.clone(),
+                secret.clone(),
+                store.clone(),
+                Some(BODY_LIMIT),
+            )?;
+            handlers.push((route.offered.clone(), mpp));
+        }
         output::step(&format!(
-            "{} {}{} costs {}",
+            "{} {}{} costs {} via {}",
             route.method.as_ref().map_or("*", |m| m.as_str()),
             route.path,
             if route.prefix { "*" } else { "" },
-            route.params.amount
+            route.params.amount,
+            route
+                .offered
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     output::step(&format!(
@@ -319,7 +390,7 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let proxy = Arc::new(Proxy {
         upstream,
         routes,
-        mpp,
+        handlers,
         client: reqwest::Client::new(),
     });
     let app = Router::new()
@@ -365,8 +436,18 @@ async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
     let payment = match route {
         None => None,
         Some(route) => {
+            let Some((_, mpp)) = proxy
+                .handlers
+                .iter()
+                .find(|(offered, _)| *offered == route.offered)
+            else {
+                return plain(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "no payment handler for this route",
+                );
+            };
             let context = RequestContext::from_parts(&parts).body(&body);
-            match proxy.mpp.charge(&context, &route.params).await {
+            match mpp.charge(&context, &route.params).await {
                 Ok(ChargeOutcome::Paid(payment)) => Some(payment),
                 Ok(ChargeOutcome::PaymentRequired(required)) => {
                     return required.into_response::<Body>();

@@ -1,6 +1,7 @@
 //! `mpp serve`: a paid API in one command.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -18,6 +19,7 @@ use serde_json::json;
 
 use crate::fail::{self, Code, Failure};
 use crate::key::{hex_of, parse_key};
+use crate::methods::{self, Offered};
 use crate::output;
 
 /// `mpp serve`.
@@ -62,9 +64,15 @@ pub(crate) struct ServeArgs {
     /// `postgres://…` (durable backends need the matching store feature in this build).
     #[arg(long, default_value = "memory")]
     store: String,
-    /// Payment methods offered (comma-separated): `tempo` (this version), later `redotpay`.
+    /// Payment methods offered (comma-separated, in the 402's order): `tempo`, `redotpay`.
+    /// RedotPay's crypto rail pays --recipient in --currency on the same chain, checked
+    /// through --rpc-url.
     #[arg(long, value_delimiter = ',', default_value = "tempo")]
     method: Vec<String>,
+    /// Also offer RedotPay's balance rail, accepting the rdts listed in FILE (one per line,
+    /// each usable once). A real deployment checks rdts with RedotPay through the library.
+    #[arg(long, value_name = "FILE")]
+    redotpay_rdt_file: Option<PathBuf>,
 }
 
 async fn paid(payment: Payment) -> axum::Json<serde_json::Value> {
@@ -175,6 +183,17 @@ pub(crate) async fn log_exchange(request: Request, next: Next) -> Response {
         .get("payment-receipt")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<Receipt>().ok());
+    // The methods a 402 offers, in order (never the challenges themselves).
+    let offered: Vec<String> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| mpp::www_authenticate::parse(v).ok())
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|challenge| challenge.method)
+        .collect();
     let at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO);
@@ -184,11 +203,45 @@ pub(crate) async fn log_exchange(request: Request, next: Next) -> Response {
         "path": path,
         "status": response.status().as_u16(),
         "credential": had_credential,
-        "paid": receipt.as_ref().map(|r| json!({"method": r.method, "reference": r.reference})),
+        "offered": (!offered.is_empty()).then_some(offered),
+        "paid": receipt.as_ref().map(|r| json!({"method": r.method, "reference": logged_reference(r)})),
         "ms": started.elapsed().as_millis() as u64,
     });
     println!("{line}");
     response
+}
+
+/// The methods `--method` names, in order, without repeats; an unknown name is an error.
+fn offered_methods(names: &[String]) -> anyhow::Result<Vec<Offered>> {
+    let mut offered = Vec::new();
+    for name in names {
+        let method = Offered::parse(name).ok_or_else(|| {
+            fail::input(
+                format!("The payment method `{name}` is not available."),
+                "Use --method tempo, --method redotpay or --method tempo,redotpay.",
+            )
+        })?;
+        if !offered.contains(&method) {
+            offered.push(method);
+        }
+    }
+    if offered.is_empty() {
+        return Err(fail::input(
+            "No payment method is offered.",
+            "Use --method tempo, --method redotpay or --method tempo,redotpay.",
+        ));
+    }
+    Ok(offered)
+}
+
+/// A receipt's reference as logged: RedotPay's balance rail uses the rdt itself, a bearer
+/// token, so it is left out.
+fn logged_reference(receipt: &Receipt) -> &str {
+    if receipt.method == "redotpay" && !receipt.reference.starts_with("crypto:") {
+        "[rdt redacted]"
+    } else {
+        &receipt.reference
+    }
 }
 
 pub(crate) fn build_error(what: &str, e: impl std::fmt::Display, hint: &str) -> anyhow::Error {
@@ -196,14 +249,17 @@ pub(crate) fn build_error(what: &str, e: impl std::fmt::Display, hint: &str) -> 
 }
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    for method in &args.method {
-        if method != "tempo" {
+    let offered = offered_methods(&args.method)?;
+    let rdts = match &args.redotpay_rdt_file {
+        Some(_) if !offered.contains(&Offered::RedotPay) => {
             return Err(fail::input(
-                format!("The payment method `{method}` is not available in this version."),
-                "Use --method tempo.",
+                "--redotpay-rdt-file is given but RedotPay is not offered.",
+                "Add redotpay to --method, like --method tempo,redotpay.",
             ));
         }
-    }
+        Some(path) => Some(methods::read_rdt_file(path)?),
+        None => None,
+    };
     let store = crate::store::open(&args.store).await?;
     let secret = secret(args.secret.as_deref())?;
     let method = tempo_method(
@@ -234,19 +290,27 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         })?;
     let address: SocketAddr = listener.local_addr()?;
     let realm = args.realm.clone().unwrap_or_else(|| address.to_string());
-    let mpp = Mpp::builder()
-        .method(method)
-        .realm(realm.clone())
-        .secret(secret)
-        .store(store)
-        .build()
-        .map_err(|e| {
-            build_error(
-                "the payment handler cannot start",
-                e,
-                "Check --realm and --secret.",
-            )
-        })?;
+    let redotpay = if offered.contains(&Offered::RedotPay) {
+        Some(methods::redotpay_method(
+            chain_id,
+            &args.rpc_url,
+            &args.recipient,
+            &args.currency,
+            rdts.clone(),
+            store.clone(),
+        )?)
+    } else {
+        None
+    };
+    let mpp = methods::handler(
+        &offered,
+        &method,
+        redotpay.as_ref(),
+        realm.clone(),
+        secret,
+        store,
+        None,
+    )?;
 
     let paths = if args.paths.is_empty() {
         vec!["/paid".to_owned()]
@@ -258,6 +322,18 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     output::step(&format!(
         "charging {} of {} per request to {} on chain {chain_id} (realm {realm})",
         args.price, args.currency, args.recipient
+    ));
+    output::step(&format!(
+        "methods: {}{}",
+        args.method.join(", "),
+        match (&redotpay, &rdts) {
+            (Some(_), Some(rdts)) => format!(
+                " (RedotPay: crypto rail, balance rail with {} rdt(s))",
+                rdts.len()
+            ),
+            (Some(_), None) => " (RedotPay: crypto rail)".to_owned(),
+            _ => String::new(),
+        }
     ));
     for path in &paths {
         output::step(&format!("paid:  GET http://{address}{path}"));

@@ -180,6 +180,70 @@ methods = ["tempo"]
     assert_eq!(broken.text().await.unwrap(), "upstream is down");
 }
 
+/// The methods of the challenges in a 402 from `url`.
+async fn offered(url: &str) -> Vec<String> {
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.status(), 402);
+    response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .flat_map(|v| mpp::www_authenticate::parse(v.to_str().unwrap()).unwrap())
+        .map(|c| c.unwrap().method)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_offers_redotpay_per_route() {
+    let chain = TempoChain::start().await.unwrap();
+    let upstream = upstream(Arc::new(Notify::new())).await;
+    let recipient = PrivateKeySigner::random().address();
+    let proxy = start_proxy(&format!(
+        r#"
+upstream = "{upstream}"
+rpc_url = "{rpc}"
+recipient = "{recipient}"
+
+[[route]]
+path = "/report"
+price = "0.05"
+methods = ["tempo", "redotpay"]
+
+[[route]]
+path = "/broken"
+price = "0.01"
+methods = ["redotpay"]
+"#,
+        rpc = chain.rpc_url(),
+    ));
+    let report = format!("{}/report", proxy.url);
+    assert_eq!(offered(&report).await, ["tempo", "redotpay"]);
+    assert_eq!(
+        offered(&format!("{}/broken", proxy.url)).await,
+        ["redotpay"]
+    );
+
+    let payer = chain.funded_key(1_000_000).await.unwrap();
+    let output = Command::cargo_bin("mpp")
+        .unwrap()
+        .args(["pay", &report, "--output", "json"])
+        .args(["--rpc-url", chain.rpc_url(), "--allow-method", "redotpay"])
+        .env("MPP_PRIVATE_KEY", payer.private_key_hex())
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["status"], 200);
+    assert_eq!(result["paid"]["method"], "redotpay");
+    assert_eq!(result["body"], "report; authorization=None");
+    assert_eq!(
+        chain.balance_of(PATH_USD, recipient).await.unwrap(),
+        U256::from(50_000)
+    );
+}
+
 #[test]
 fn a_config_error_names_its_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -199,6 +263,10 @@ fn a_config_error_names_its_line() {
         (
             "upstream = \"http://127.0.0.1:1\"\nrecipient = [\n",
             "line ",
+        ),
+        (
+            "upstream = \"http://127.0.0.1:1\"\nrecipient = \"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\"\n\n[[route]]\npath = \"/a\"\nprice = \"0.01\"\nmethods = [\"tempo\", \"paypal\"]\n",
+            "line 7",
         ),
     ];
     for (i, (config, line)) in cases.into_iter().enumerate() {
