@@ -1,92 +1,15 @@
 //! `mpp pay` against `mpp serve` on a local Tempo chain: the payment, the money on chain, the
 //! spend-policy refusal, the dry run and the exit statuses.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command as StdCommand, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use assert_cmd::Command;
-use assert_cmd::cargo::CommandCargoExt as _;
 use mpp::PrivateKeySigner;
-use mpp_testkit::alloy_primitives::{Address, U256};
+use mpp_testkit::alloy_primitives::U256;
 use mpp_testkit::{PATH_USD, TempoChain};
 use serde_json::Value;
 
-/// `mpp serve` as a child process, killed (by its own handle) on drop.
-struct Server {
-    child: Child,
-    url: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
+mod common;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(chain: &TempoChain, recipient: Address, price: &str) -> Server {
-        Self::start_with(chain, recipient, price, &[], &[])
-    }
-
-    fn start_with(
-        chain: &TempoChain,
-        recipient: Address,
-        price: &str,
-        env: &[(&str, String)],
-        args: &[&str],
-    ) -> Server {
-        let mut child = StdCommand::cargo_bin("mpp")
-            .unwrap()
-            .args(["serve", "--port", "0", "--price", price, "--rpc-url"])
-            .arg(chain.rpc_url())
-            .args(args)
-            .arg("--recipient")
-            .arg(recipient.to_string())
-            .env("MPP_SECRET_KEY", "mpp-cli-test-secret-0123456789abcdef")
-            .env("NO_COLOR", "1")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
-            .to_owned();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Server { child, url, lines }
-    }
-
-    fn log(&self) -> Vec<String> {
-        // Log lines are written after the response; give the writer a moment.
-        std::thread::sleep(Duration::from_millis(200));
-        self.lines.lock().unwrap().clone()
-    }
-}
-
-fn mpp_pay(chain: &TempoChain, url: &str) -> Command {
-    let mut command = Command::cargo_bin("mpp").unwrap();
-    command
-        .env("NO_COLOR", "1")
-        .env_remove("MPP_PRIVATE_KEY")
-        .args(["pay", url, "--rpc-url", chain.rpc_url()])
-        .timeout(Duration::from_secs(60));
-    command
-}
+use common::{mpp_pay, serve};
 
 fn json_of(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout)
@@ -97,7 +20,7 @@ fn json_of(output: &std::process::Output) -> Value {
 async fn pay_pays_serve_and_the_money_moves() {
     let chain = TempoChain::start().await.unwrap();
     let recipient = PrivateKeySigner::random().address();
-    let server = Server::start(&chain, recipient, "0.25");
+    let server = serve(&chain, recipient, "0.25", &[], &[]);
     let payer = chain.funded_key(1_000_000).await.unwrap();
     let payer_before = chain.balance_of(PATH_USD, payer.address()).await.unwrap();
 
@@ -189,7 +112,7 @@ async fn pay_pays_serve_and_the_money_moves() {
 async fn pay_is_refused_by_max_amount_and_a_dry_run_moves_nothing() {
     let chain = TempoChain::start().await.unwrap();
     let recipient = PrivateKeySigner::random().address();
-    let server = Server::start(&chain, recipient, "0.25");
+    let server = serve(&chain, recipient, "0.25", &[], &[]);
     let payer = chain.funded_key(1_000_000).await.unwrap();
     let url = format!("{}/paid", server.url);
 
@@ -281,12 +204,12 @@ async fn serve_with_a_fee_payer_sponsors_the_fee() {
     let chain = TempoChain::start().await.unwrap();
     let sponsor = chain.funded_key(1_000_000).await.unwrap();
     let recipient = PrivateKeySigner::random().address();
-    let server = Server::start_with(
+    let server = serve(
         &chain,
         recipient,
         "0.10",
-        &[("MPP_FEE_PAYER_KEY", sponsor.private_key_hex())],
         &[],
+        &[("MPP_FEE_PAYER_KEY", sponsor.private_key_hex())],
     );
     let payer = chain.funded_key(100_000).await.unwrap();
     let output = mpp_pay(&chain, &format!("{}/paid", server.url))
@@ -335,7 +258,7 @@ async fn pay_pays_serve_on_a_sqlite_store_and_the_ledger_lists_it() {
     let recipient = PrivateKeySigner::random().address();
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("payments.db").display());
-    let server = Server::start_with(&chain, recipient, "0.10", &[], &["--store", &store]);
+    let server = serve(&chain, recipient, "0.10", &["--store", &store], &[]);
     let payer = chain.funded_key(1_000_000).await.unwrap();
 
     let output = mpp_pay(&chain, &format!("{}/paid", server.url))

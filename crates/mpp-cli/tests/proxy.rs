@@ -2,13 +2,10 @@
 //! route, strips the credential, streams the body, passes upstream errors through, and names
 //! the line of a configuration error.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use assert_cmd::cargo::CommandCargoExt as _;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};
@@ -18,6 +15,10 @@ use mpp_testkit::alloy_primitives::U256;
 use mpp_testkit::{PATH_USD, TempoChain};
 use serde_json::Value;
 use tokio::sync::Notify;
+
+mod common;
+
+use common::{MppProcess, mpp_pay};
 
 /// The upstream: `/report` says whether it saw an Authorization header, `/stream` sends one
 /// chunk and waits for `release` before the second, `/broken` answers 503.
@@ -64,17 +65,16 @@ async fn upstream(release: Arc<Notify>) -> String {
     url
 }
 
-/// `mpp proxy` as a child process, killed (by its own handle) on drop.
+/// `mpp proxy` with `config`, kept in a temporary folder as long as it runs.
 struct ProxyProcess {
-    child: Child,
-    url: String,
+    process: MppProcess,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for ProxyProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for ProxyProcess {
+    type Target = MppProcess;
+    fn deref(&self) -> &MppProcess {
+        &self.process
     }
 }
 
@@ -82,33 +82,9 @@ fn start_proxy(config: &str) -> ProxyProcess {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("proxy.toml");
     std::fs::write(&path, config).unwrap();
-    let mut child = StdCommand::cargo_bin("mpp")
-        .unwrap()
-        .args(["proxy", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&path)
-        .env(
-            "MPP_SECRET_KEY",
-            "mpp-cli-proxy-test-secret-0123456789abcdef",
-        )
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
-        .to_owned();
-    std::thread::spawn(move || for _ in stdout.lines() {});
-    ProxyProcess {
-        child,
-        url,
-        _dir: dir,
-    }
+    let path = path.to_str().unwrap();
+    let process = MppProcess::start(&["proxy", "--listen", "127.0.0.1:0", "--config", path], &[]);
+    ProxyProcess { process, _dir: dir }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -139,13 +115,9 @@ methods = ["tempo"]
 
     // Paid with `mpp pay`: the upstream answers, without ever seeing the credential.
     let payer = chain.funded_key(1_000_000).await.unwrap();
-    let output = Command::cargo_bin("mpp")
-        .unwrap()
-        .args(["pay", &format!("{}/report", proxy.url), "--output", "json"])
-        .args(["--rpc-url", chain.rpc_url(), "--max-amount", "0.05"])
+    let output = mpp_pay(&chain, &format!("{}/report", proxy.url))
+        .args(["--output", "json", "--max-amount", "0.05"])
         .env("MPP_PRIVATE_KEY", payer.private_key_hex())
-        .env("NO_COLOR", "1")
-        .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{output:?}");
@@ -224,13 +196,9 @@ methods = ["redotpay"]
     );
 
     let payer = chain.funded_key(1_000_000).await.unwrap();
-    let output = Command::cargo_bin("mpp")
-        .unwrap()
-        .args(["pay", &report, "--output", "json"])
-        .args(["--rpc-url", chain.rpc_url(), "--allow-method", "redotpay"])
+    let output = mpp_pay(&chain, &report)
+        .args(["--output", "json", "--allow-method", "redotpay"])
         .env("MPP_PRIVATE_KEY", payer.private_key_hex())
-        .env("NO_COLOR", "1")
-        .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{output:?}");

@@ -1,82 +1,25 @@
 //! `mpp serve --method redotpay` (alone and beside Tempo) paid by `mpp pay` on a local Tempo
 //! chain: RedotPay's crypto rail, the money on chain, the method choice and single use.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command as StdCommand, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use assert_cmd::cargo::CommandCargoExt as _;
 use mpp::{Credential, PaymentPayload, PrivateKeySigner, Receipt, www_authenticate};
-use mpp_testkit::alloy_primitives::{Address, U256};
+use mpp_testkit::alloy_primitives::U256;
 use mpp_testkit::{PATH_USD, TempoChain};
 use serde_json::{Value, json};
+
+mod common;
+
+use common::serve;
 
 /// The price, 0.25, in pathUSD base units (6 decimals).
 const PRICE: u64 = 250_000;
 
-/// `mpp serve` as a child process, killed (by its own handle) on drop.
-struct Server {
-    child: Child,
-    url: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(chain: &TempoChain, recipient: Address, args: &[&str]) -> Server {
-        let mut child = StdCommand::cargo_bin("mpp")
-            .unwrap()
-            .args(["serve", "--port", "0", "--price", "0.25", "--rpc-url"])
-            .arg(chain.rpc_url())
-            .args(args)
-            .arg("--recipient")
-            .arg(recipient.to_string())
-            .env("MPP_SECRET_KEY", "mpp-cli-test-secret-0123456789abcdef")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
-            .to_owned();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Server { child, url, lines }
-    }
-
-    fn log(&self) -> Vec<String> {
-        // Log lines are written after the response; give the writer a moment.
-        std::thread::sleep(Duration::from_millis(200));
-        self.lines.lock().unwrap().clone()
-    }
-}
-
+/// `mpp pay URL --output json` against `chain`.
 fn mpp_pay(chain: &TempoChain, url: &str) -> Command {
-    let mut command = Command::cargo_bin("mpp").unwrap();
-    command
-        .env("NO_COLOR", "1")
-        .env_remove("MPP_PRIVATE_KEY")
-        .args(["pay", url, "--rpc-url", chain.rpc_url(), "--output", "json"])
-        .timeout(Duration::from_secs(60));
+    let mut command = common::mpp_pay(chain, url);
+    command.args(["--output", "json"]);
     command
 }
 
@@ -112,7 +55,7 @@ async fn challenges(url: &str) -> Vec<mpp::Challenge> {
 async fn pay_pays_serve_redotpay_on_the_crypto_rail_once() {
     let chain = TempoChain::start().await.unwrap();
     let recipient = PrivateKeySigner::random().address();
-    let server = Server::start(&chain, recipient, &["--method", "redotpay"]);
+    let server = serve(&chain, recipient, "0.25", &["--method", "redotpay"], &[]);
     let paid = format!("{}/paid", server.url);
 
     let offered = challenges(&paid).await;
@@ -195,7 +138,13 @@ async fn pay_pays_serve_redotpay_on_the_crypto_rail_once() {
 async fn serve_offers_tempo_and_redotpay_and_pay_picks_by_allow_method() {
     let chain = TempoChain::start().await.unwrap();
     let recipient = PrivateKeySigner::random().address();
-    let server = Server::start(&chain, recipient, &["--method", "tempo,redotpay"]);
+    let server = serve(
+        &chain,
+        recipient,
+        "0.25",
+        &["--method", "tempo,redotpay"],
+        &[],
+    );
     let paid = format!("{}/paid", server.url);
 
     let offered = challenges(&paid).await;
@@ -260,10 +209,12 @@ async fn serve_offers_the_balance_rail_with_an_rdt_file_and_refuses_a_bad_one() 
     let rdts = dir.path().join("rdts.txt");
     std::fs::write(&rdts, "rdt_one\nrdt_two\n").unwrap();
     let rdt_path = rdts.to_str().unwrap();
-    let server = Server::start(
+    let server = serve(
         &chain,
         recipient,
+        "0.25",
         &["--method", "redotpay", "--redotpay-rdt-file", rdt_path],
+        &[],
     );
     let paid = format!("{}/paid", server.url);
     let send = |rdt: &'static str| {
