@@ -87,6 +87,24 @@ pub(crate) async fn run(command: LedgerCommand) -> anyhow::Result<ExitCode> {
                 )?;
             }
             eprintln!("{} payment(s)", entries.len());
+            // Settlements a server started but did not record (it stopped in between).
+            let pending = store.pending_settlements().await.unwrap_or_default();
+            for p in &pending {
+                eprintln!(
+                    "pending: {} {} {} {} (challenge {})",
+                    p.entry.method,
+                    p.entry.amount,
+                    p.entry.currency,
+                    p.entry.reference,
+                    p.entry.challenge_id
+                );
+            }
+            if !pending.is_empty() {
+                eprintln!(
+                    "{} settlement(s) pending: the server finishes them when it starts",
+                    pending.len()
+                );
+            }
         }
     }
     stdout.flush()?;

@@ -17,9 +17,9 @@ use mpp::{
 };
 use serde_json::json;
 
-use crate::fail;
 use crate::key::hex_of;
 use crate::serve::build_error;
+use crate::{fail, output};
 
 /// How long a RedotPay reference (an rdt or a transaction) stays claimed: a transaction hash
 /// stays valid on chain long after its challenge has expired.
@@ -145,6 +145,24 @@ pub(crate) fn handler(
             "Check the realm and the secret.",
         )
     })
+}
+
+/// Finishes the settlements an earlier run left pending (`Mpp::recover`) and says what it did.
+pub(crate) async fn recover(mpp: &Mpp) -> anyhow::Result<()> {
+    let done = mpp.recover().await.map_err(|e| {
+        build_error(
+            "the pending settlements cannot be read",
+            e,
+            "Check that the store is reachable.",
+        )
+    })?;
+    if done.recorded + done.abandoned + done.unresolved > 0 {
+        output::step(&format!(
+            "settlements left by an earlier run: {} recorded, {} abandoned, {} still open",
+            done.recorded, done.abandoned, done.unresolved
+        ));
+    }
+    Ok(())
 }
 
 /// Pays RedotPay crypto entries on a Tempo chain with a TIP-20 transfer from one key,

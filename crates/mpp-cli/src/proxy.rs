@@ -368,6 +368,10 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
                 store.clone(),
                 Some(BODY_LIMIT),
             )?;
+            if handlers.is_empty() {
+                // Every handler shares the method and the store: one pass covers them all.
+                methods::recover(&mpp).await?;
+            }
             handlers.push((route.offered.clone(), mpp));
         }
         output::step(&format!(

@@ -311,6 +311,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         store,
         None,
     )?;
+    methods::recover(&mpp).await?;
 
     let paths = if args.paths.is_empty() {
         vec!["/paid".to_owned()]

@@ -44,12 +44,13 @@ pub use did::DidPkh;
 pub use digest::BodyDigest;
 pub use encoded::EncodedJson;
 pub use error::{FormatError, ParseError};
-pub use method::{PriceError, ServerMethod};
+pub use method::{PriceError, Recovery, ServerMethod};
 pub use payload::PaymentPayload;
 pub use problem::{PROBLEM_BASE, PROBLEM_CONTENT_TYPE, Problem, ProblemType};
 pub use provider::{MppError, PaymentProvider};
 pub use receipt::{PaymentReceipt, Receipt};
 pub use store::{
-    Claim, LedgerEntry, LedgerQuery, MemoryStore, ReplayStore, SharedStore, StoreError,
+    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, ReplayStore, SharedStore,
+    StoreError, challenge_key,
 };
 pub use verify_error::VerifyError;

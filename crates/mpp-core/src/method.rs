@@ -4,7 +4,7 @@ use std::future::Future;
 
 use serde_json::{Map, Value};
 
-use crate::{AmountError, ChargeParams, Credential, Receipt, VerifyError};
+use crate::{AmountError, ChargeParams, Credential, Receipt, StoreError, VerifyError};
 
 /// The server half of one payment method and intent (for example Tempo `charge`).
 ///
@@ -30,6 +30,38 @@ pub trait ServerMethod: Send + Sync + 'static {
         credential: &Credential,
         request: &Map<String, Value>,
     ) -> impl Future<Output = Result<Receipt, VerifyError>> + Send;
+
+    /// Finishes the settlements this method started but a crash (or a store outage) left out
+    /// of the ledger: asks the network how each [`PendingSettlement`](crate::PendingSettlement)
+    /// of this method ended, records the ones that settled, and abandons (releasing their
+    /// claims) the ones that cannot settle any more. Servers call it at start-up; calling it
+    /// again, or from several replicas at once, is safe.
+    ///
+    /// The default does nothing: for methods that settle nothing before answering.
+    fn recover(&self) -> impl Future<Output = Result<Recovery, StoreError>> + Send {
+        std::future::ready(Ok(Recovery::default()))
+    }
+}
+
+/// What a recovery pass ([`ServerMethod::recover`]) did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// Settlements found settled and recorded in the ledger.
+    pub recorded: usize,
+    /// Settlements found failed or expired, abandoned and their claims released.
+    pub abandoned: usize,
+    /// Settlements whose outcome is still open (to be tried again by a later pass).
+    pub unresolved: usize,
+}
+
+impl Recovery {
+    /// Adds another pass's counts to these.
+    pub fn add(&mut self, other: Recovery) {
+        self.recorded += other.recorded;
+        self.abandoned += other.abandoned;
+        self.unresolved += other.unresolved;
+    }
 }
 
 /// Why a route's price could not be turned into a request.

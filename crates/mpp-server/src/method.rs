@@ -3,7 +3,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use mpp_core::{ChargeParams, Credential, PriceError, Receipt, ServerMethod, VerifyError};
+use mpp_core::{
+    ChargeParams, Credential, PriceError, Receipt, Recovery, ServerMethod, StoreError, VerifyError,
+};
 use serde_json::{Map, Value};
 
 /// A boxed, sendable future.
@@ -19,6 +21,7 @@ pub(crate) trait DynMethod: Send + Sync {
         credential: &'a Credential,
         request: &'a Map<String, Value>,
     ) -> BoxFuture<'a, Result<Receipt, VerifyError>>;
+    fn recover(&self) -> BoxFuture<'_, Result<Recovery, StoreError>>;
 }
 
 impl<M: ServerMethod> DynMethod for M {
@@ -40,5 +43,9 @@ impl<M: ServerMethod> DynMethod for M {
         request: &'a Map<String, Value>,
     ) -> BoxFuture<'a, Result<Receipt, VerifyError>> {
         Box::pin(ServerMethod::verify(self, credential, request))
+    }
+
+    fn recover(&self) -> BoxFuture<'_, Result<Recovery, StoreError>> {
+        Box::pin(ServerMethod::recover(self))
     }
 }

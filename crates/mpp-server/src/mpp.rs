@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mpp_core::{ReplayStore, SecretError, ServerMethod, ServerSecret, SharedStore};
+use mpp_core::{
+    Recovery, ReplayStore, SecretError, ServerMethod, ServerSecret, SharedStore, StoreError,
+};
 
 use crate::events::{Event, Hook};
 use crate::method::DynMethod;
@@ -84,6 +86,35 @@ impl Mpp {
     /// The replay store.
     pub fn store(&self) -> &SharedStore {
         &self.inner.store
+    }
+
+    /// Finishes the settlements a previous run of this server (or another replica sharing the
+    /// store) started but did not record: each method asks the network how its pending
+    /// settlements ended, records the settled ones in the ledger and releases the claims of
+    /// the failed ones ([`ServerMethod::recover`]). Call it once at start-up, before serving;
+    /// it is safe to call again (from a timer, say) and from several replicas at once.
+    ///
+    /// A method that cannot reach the store fails the pass with the store's error; settlements
+    /// whose outcome the network cannot tell yet are left for the next pass
+    /// ([`Recovery::unresolved`]).
+    pub async fn recover(&self) -> Result<Recovery, StoreError> {
+        let mut total = Recovery::default();
+        for method in &self.inner.methods {
+            let pass = method.recover().await?;
+            if pass != Recovery::default() {
+                tracing::info!(
+                    target: "mpp_server::recover",
+                    method = method.name(),
+                    intent = method.intent(),
+                    recorded = pass.recorded,
+                    abandoned = pass.abandoned,
+                    unresolved = pass.unresolved,
+                    "recovered pending settlements"
+                );
+            }
+            total.add(pass);
+        }
+        Ok(total)
     }
 
     /// The largest request body the adapters buffer, in bytes.

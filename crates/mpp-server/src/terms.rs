@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use mpp_core::{
     BodyDigest, Challenge, Claim, Credential, EncodedJson, LedgerEntry, ReplayStore, ServerMethod,
-    ServerSecret, SharedStore, VerifyError,
+    ServerSecret, SharedStore, VerifyError, challenge_key,
 };
 use serde_json::{Map, Value};
 
@@ -202,7 +202,7 @@ impl<'a> RouteTerms<'a> {
         let expires_at = check_expiry(echo, SystemTime::now())?;
         check_digest(echo, self.body_digest.as_ref())?;
 
-        let key = format!("challenge:{}", echo.id);
+        let key = challenge_key(&echo.id);
         if let Some(store) = self.store {
             match store.claim(&key, expires_at).await? {
                 Claim::Claimed => {}
@@ -230,21 +230,13 @@ impl<'a> RouteTerms<'a> {
             reference = %receipt.reference,
             "payment settled"
         );
-        let mut ledger = ledger_entry(&credential, offer.request.json(), &receipt);
         let payment = Payment::new(credential, receipt).map_err(VerifyError::other)?;
         if let Some(store) = self.store {
-            ledger.receipt = payment
-                .receipt_header()
-                .to_str()
-                .unwrap_or_default()
-                .to_owned();
-            if let Err(err) = store.record(ledger).await {
-                tracing::warn!(
-                    target: "mpp_server::settle",
-                    error = %err,
-                    "could not record the settled payment in the ledger"
-                );
-            }
+            record(
+                store,
+                LedgerEntry::settled(payment.credential(), payment.receipt()),
+            )
+            .await;
         }
         Ok(payment)
     }
@@ -357,27 +349,38 @@ fn check_digest(echo: &Challenge, body: Option<&BodyDigest>) -> Result<(), Verif
     }
 }
 
-fn ledger_entry(
-    credential: &Credential,
-    request: &Map<String, Value>,
-    receipt: &mpp_core::Receipt,
-) -> LedgerEntry {
-    let text = |key: &str| request.get(key).and_then(Value::as_str).unwrap_or_default();
-    let echo = &credential.challenge;
-    let mut entry = LedgerEntry::new(
-        echo.id.as_str(),
-        echo.method.as_str(),
-        echo.intent.as_str(),
-        text("amount"),
-        text("currency"),
-        receipt.reference.as_str(),
-    );
-    entry.recipient = request
-        .get("recipient")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    entry.payer = credential.source.clone();
-    entry
+/// How often the ledger write after a settlement is tried, and the pause before each retry.
+const RECORD_RETRIES: [Duration; 3] = [
+    Duration::ZERO,
+    Duration::from_millis(100),
+    Duration::from_millis(500),
+];
+
+/// Records a settled payment in the ledger, retrying a store that fails for a moment. The
+/// payment settled whatever happens here: a method that hands payments to the network wrote a
+/// pending settlement first, which [`Mpp::recover`](crate::Mpp::recover) records if this fails.
+async fn record(store: &SharedStore, entry: LedgerEntry) {
+    let mut last = None;
+    for pause in RECORD_RETRIES {
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+        match store.record(entry.clone()).await {
+            Ok(()) => return,
+            Err(err) => last = Some(err),
+        }
+    }
+    if let Some(err) = last {
+        tracing::error!(
+            target: "mpp_server::settle",
+            error = %err,
+            challenge_id = %entry.challenge_id,
+            method = %entry.method,
+            reference = %entry.reference,
+            "could not record the settled payment in the ledger; it stays a pending settlement \
+             if its method wrote one, for Mpp::recover to record"
+        );
+    }
 }
 
 #[cfg(test)]

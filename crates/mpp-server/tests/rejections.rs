@@ -10,8 +10,8 @@ use axum::body::Body;
 use common::*;
 use http::StatusCode;
 use mpp_core::{
-    ChargeParams, Claim, EncodedJson, LedgerEntry, LedgerQuery, ProblemType, ReplayStore,
-    ServerSecret, StoreError,
+    ChargeParams, Claim, EncodedJson, LedgerEntry, LedgerQuery, PendingSettlement, ProblemType,
+    ReplayStore, ServerSecret, StoreError,
 };
 use mpp_server::Mpp;
 use serde_json::json;
@@ -475,6 +475,15 @@ impl ReplayStore for DownStore {
         Err(StoreError::Unavailable("connection refused".into()))
     }
     async fn ledger(&self, _: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn begin_settlement(&self, _: &PendingSettlement) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn abandon_settlement(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn pending_settlements(&self) -> Result<Vec<PendingSettlement>, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
 }

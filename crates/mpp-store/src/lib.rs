@@ -11,7 +11,8 @@
 
 pub use mpp_core;
 pub use mpp_core::{
-    Claim, LedgerEntry, LedgerQuery, MemoryStore, ReplayStore, SharedStore, StoreError,
+    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, ReplayStore, SharedStore,
+    StoreError,
 };
 
 #[cfg(any(feature = "sqlite", feature = "redis"))]
@@ -21,6 +22,8 @@ mod export;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod ledger_row;
 mod open;
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
+mod pending;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod prefix;
 #[cfg(any(feature = "redis", feature = "postgres"))]

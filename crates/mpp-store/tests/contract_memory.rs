@@ -8,13 +8,14 @@ use std::time::{Duration, SystemTime};
 
 use mpp_store::contract::{Suite, run};
 use mpp_store::{
-    Claim, LedgerEntry, LedgerQuery, MemoryStore, ReplayStore, SharedStore, StoreError,
+    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, ReplayStore, SharedStore,
+    StoreError,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_passes() {
     let report = run(|| async { MemoryStore::new() }).await.unwrap();
-    assert_eq!(report.checks().len(), 10, "{report:?}");
+    assert_eq!(report.checks().len(), 13, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -46,12 +47,18 @@ async fn a_reopen_that_loses_data_fails() {
 struct RacyStore {
     claims: Mutex<HashMap<String, SystemTime>>,
     ledger: Mutex<Vec<LedgerEntry>>,
+    /// Pending settlements, for a correct store; the flags below break it.
+    pending: MemoryStore,
     /// Claims never expire.
     sticky: bool,
     /// The ledger lists newest first.
     reversed: bool,
     /// Check-then-set without holding the lock.
     racy: bool,
+    /// `record` appends every entry, even one whose settlement the ledger holds.
+    duplicates: bool,
+    /// `record` leaves the pending settlement behind.
+    keeps_pending: bool,
 }
 
 impl ReplayStore for RacyStore {
@@ -84,7 +91,18 @@ impl ReplayStore for RacyStore {
     }
 
     async fn record(&self, entry: LedgerEntry) -> Result<(), StoreError> {
-        self.ledger.lock().unwrap().push(entry);
+        if !self.keeps_pending {
+            self.pending
+                .abandon_settlement(&entry.method, &entry.reference)
+                .await?;
+        }
+        let mut ledger = self.ledger.lock().unwrap();
+        let known = ledger
+            .iter()
+            .any(|e| e.method == entry.method && e.reference == entry.reference);
+        if self.duplicates || !known {
+            ledger.push(entry);
+        }
         Ok(())
     }
 
@@ -96,6 +114,18 @@ impl ReplayStore for RacyStore {
             out.reverse();
         }
         Ok(out)
+    }
+
+    async fn begin_settlement(&self, pending: &PendingSettlement) -> Result<(), StoreError> {
+        self.pending.begin_settlement(pending).await
+    }
+
+    async fn abandon_settlement(&self, method: &str, reference: &str) -> Result<(), StoreError> {
+        self.pending.abandon_settlement(method, reference).await
+    }
+
+    async fn pending_settlements(&self) -> Result<Vec<PendingSettlement>, StoreError> {
+        self.pending.pending_settlements().await
     }
 }
 
@@ -150,4 +180,59 @@ async fn a_ledger_out_of_order_is_caught() {
         "ledger_keeps_every_entry_in_order",
         "{failure}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_record_that_leaves_the_pending_settlement_is_caught() {
+    let failure = run(|| async {
+        RacyStore {
+            keeps_pending: true,
+            ..RacyStore::default()
+        }
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "record_ends_only_its_pending_settlement",
+        "{failure}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_ledger_that_records_a_settlement_twice_is_caught() {
+    let failure = run(|| async {
+        RacyStore {
+            duplicates: true,
+            ..RacyStore::default()
+        }
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "record_ends_only_its_pending_settlement",
+        "{failure}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reopen_that_loses_pending_settlements_fails() {
+    // Keeps claims and the ledger, forgets the pending settlements.
+    let failure = Suite::new(|| async { RacyStore::default() })
+        .reopen(|old: RacyStore| async move {
+            let fresh = RacyStore::default();
+            *fresh.claims.lock().unwrap() = old.claims.lock().unwrap().clone();
+            *fresh.ledger.lock().unwrap() = old.ledger.lock().unwrap().clone();
+            fresh
+        })
+        .run()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure.check(),
+        "claims_and_ledger_survive_reopen",
+        "{failure}"
+    );
+    assert!(failure.detail().contains("pending"), "{failure}");
 }

@@ -60,7 +60,7 @@ async fn postgres_passes_the_contract_including_reopen() {
     .run()
     .await
     .unwrap();
-    assert_eq!(report.checks().len(), 11, "{report:?}");
+    assert_eq!(report.checks().len(), 14, "{report:?}");
 }
 
 /// Three stores (one per replica) racing for the same keys: exactly one winner per key; and
@@ -99,6 +99,12 @@ async fn claims_and_ledger_survive_a_postgres_crash() {
     assert_eq!(before.claim("paid", later()).await.unwrap(), Claim::Claimed);
     let entry = LedgerEntry::new("ch_crash", "tempo", "charge", "10", "0x20c0", "0x01");
     before.record(entry.clone()).await.unwrap();
+    let pending = mpp_store::PendingSettlement::new(
+        LedgerEntry::new("ch_flight", "tempo", "charge", "10", "0x20c0", "0x02"),
+        vec!["challenge:ch_flight".into()],
+        serde_json::json!({"raw": "0x02f8"}),
+    );
+    before.begin_settlement(&pending).await.unwrap();
     drop(before);
 
     pg.stop().unwrap();
@@ -113,6 +119,7 @@ async fn claims_and_ledger_survive_a_postgres_crash() {
         after.ledger(&LedgerQuery::default()).await.unwrap(),
         vec![entry]
     );
+    assert_eq!(after.pending_settlements().await.unwrap(), vec![pending]);
 }
 
 /// PostgreSQL goes away while a store is in use: calls fail with `Unavailable` within the
@@ -181,6 +188,17 @@ async fn the_ledger_is_append_only_and_newer_schemas_are_refused() {
         ))
         .await
         .unwrap();
+    // A second record of the settlement is dropped, not an update.
+    store
+        .record(LedgerEntry::new(
+            "ch_2", "tempo", "charge", "6", "0x20c0", "0x02",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.ledger(&LedgerQuery::default()).await.unwrap().len(),
+        1
+    );
     let client = raw(&pg).await;
     for sql in [
         "UPDATE guard_ledger SET amount = '1'",

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mpp_store::contract::Suite;
 use mpp_store::{
-    Claim, LedgerEntry, LedgerQuery, RedisOptions, RedisStore, ReplayStore, StoreError,
+    Claim, LedgerEntry, LedgerQuery, PendingSettlement, RedisOptions, RedisStore, ReplayStore,
+    StoreError,
 };
 use mpp_testkit::RedisServer;
 
@@ -47,7 +48,7 @@ async fn redis_passes_the_contract_including_reopen() {
     .run()
     .await
     .unwrap();
-    assert_eq!(report.checks().len(), 11, "{report:?}");
+    assert_eq!(report.checks().len(), 14, "{report:?}");
 }
 
 /// Four stores (one per replica) racing for the same keys: exactly one winner per key.
@@ -83,6 +84,12 @@ async fn claims_and_ledger_survive_a_redis_crash() {
     assert_eq!(before.claim("paid", later()).await.unwrap(), Claim::Claimed);
     let entry = LedgerEntry::new("ch_crash", "tempo", "charge", "10", "0x20c0", "0x01");
     before.record(entry.clone()).await.unwrap();
+    let pending = PendingSettlement::new(
+        LedgerEntry::new("ch_flight", "tempo", "charge", "10", "0x20c0", "0x02"),
+        vec!["challenge:ch_flight".into()],
+        serde_json::json!({"raw": "0x02f8"}),
+    );
+    before.begin_settlement(&pending).await.unwrap();
     drop(before);
 
     server.stop();
@@ -95,6 +102,39 @@ async fn claims_and_ledger_survive_a_redis_crash() {
     );
     assert_eq!(
         after.ledger(&LedgerQuery::default()).await.unwrap(),
+        vec![entry.clone()]
+    );
+    assert_eq!(after.pending_settlements().await.unwrap(), vec![pending]);
+    after.record(entry.clone()).await.unwrap();
+    assert_eq!(
+        after.ledger(&LedgerQuery::default()).await.unwrap(),
+        vec![entry]
+    );
+}
+
+/// A ledger written before the set of recorded settlements existed is read into it on connect,
+/// so its entries are not recorded twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_ledger_is_backfilled_into_the_recorded_set() {
+    let server = RedisServer::start().await.unwrap();
+    let old = store(&server, "legacy:").await;
+    let entry = LedgerEntry::new("ch_old", "tempo", "charge", "10", "0x20c0", "0x0a");
+    old.record(entry.clone()).await.unwrap();
+    drop(old);
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let _: u64 = redis::cmd("DEL")
+        .arg("legacy:recorded")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+
+    let new = store(&server, "legacy:").await;
+    let mut again = entry.clone();
+    again.challenge_id = "ch_again".into();
+    new.record(again).await.unwrap();
+    assert_eq!(
+        new.ledger(&LedgerQuery::default()).await.unwrap(),
         vec![entry]
     );
 }

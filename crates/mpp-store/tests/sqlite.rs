@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use mpp_store::contract::Suite;
 use mpp_store::{
-    Claim, ExportFormat, LedgerEntry, LedgerQuery, OpenError, ReplayStore, SqliteOptions,
-    SqliteStore, export_ledger,
+    Claim, ExportFormat, LedgerEntry, LedgerQuery, OpenError, PendingSettlement, ReplayStore,
+    SqliteOptions, SqliteStore, export_ledger,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -30,7 +30,7 @@ async fn sqlite_passes_the_contract_including_reopen() {
     .run()
     .await
     .unwrap();
-    assert_eq!(report.checks().len(), 11, "{report:?}");
+    assert_eq!(report.checks().len(), 14, "{report:?}");
 }
 
 /// Two stores on one file stand in for two server processes on one host: of many concurrent
@@ -154,4 +154,41 @@ async fn an_unopenable_path_is_unavailable() {
         .await
         .unwrap_err();
     assert!(err.is_unavailable(), "{err}");
+}
+
+/// A file written by a version-1 build (no pending table, no unique index) migrates on open.
+#[tokio::test]
+async fn a_version_1_file_gains_pending_settlements() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let entry = LedgerEntry::new("ch_1", "tempo", "charge", "2500", "0x20c0", "0xbeef");
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.record(entry.clone()).await.unwrap();
+    drop(store);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "DROP TABLE mpp_pending; DROP INDEX mpp_ledger_method_reference; \
+         UPDATE mpp_schema SET version = 1;",
+    )
+    .unwrap();
+    drop(raw);
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let pending = PendingSettlement::new(
+        LedgerEntry::new("ch_2", "tempo", "charge", "1", "0x20c0", "0xcafe"),
+        vec!["challenge:ch_2".into()],
+        serde_json::json!({"raw": "0x01"}),
+    );
+    store.begin_settlement(&pending).await.unwrap();
+    assert_eq!(
+        store.pending_settlements().await.unwrap(),
+        vec![pending.clone()]
+    );
+    store.record(entry.clone()).await.unwrap();
+    store.record(pending.entry.clone()).await.unwrap();
+    assert!(store.pending_settlements().await.unwrap().is_empty());
+    assert_eq!(
+        store.ledger(&LedgerQuery::default()).await.unwrap(),
+        vec![entry, pending.entry]
+    );
 }

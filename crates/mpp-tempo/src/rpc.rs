@@ -107,6 +107,30 @@ impl Rpc {
         self.request("eth_getTransactionReceipt", (hash,)).await
     }
 
+    /// Whether the node knows the transaction `hash` (in its pool or mined).
+    #[cfg(feature = "server")]
+    pub(crate) async fn knows_transaction(&self, hash: B256) -> Result<bool, RpcError> {
+        let tx: Option<serde_json::Value> =
+            self.request("eth_getTransactionByHash", (hash,)).await?;
+        Ok(tx.is_some())
+    }
+
+    /// The timestamp of the latest block: the chain's clock.
+    #[cfg(feature = "server")]
+    pub(crate) async fn latest_timestamp(&self) -> Result<u64, RpcError> {
+        #[derive(serde::Deserialize, Debug)]
+        struct Header {
+            timestamp: U64,
+        }
+        let block: Option<Header> = self
+            .request("eth_getBlockByNumber", ("latest", false))
+            .await?;
+        block.map(|b| b.timestamp.to()).ok_or(RpcError::Rejected {
+            method: "eth_getBlockByNumber",
+            message: "no latest block".into(),
+        })
+    }
+
     /// `eth_sendRawTransactionSync` (one parameter): broadcasts and waits for the receipt.
     pub(crate) async fn send_raw_transaction_sync(
         &self,

@@ -493,3 +493,171 @@ async fn a_redis_outage_fails_closed_and_the_server_recovers() {
 async fn a_postgres_outage_fails_closed_and_the_server_recovers() {
     an_outage_fails_closed_and_the_server_recovers(Backend::Postgres(postgres().await)).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 4. A replica killed while its broadcast transaction waits to be mined.
+// ---------------------------------------------------------------------------------------------
+
+/// What happens to the transaction while no replica runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Meanwhile {
+    /// The node mines it.
+    Mined,
+    /// The node forgets it (a restart losing its pool) while it is still valid: the next
+    /// replica broadcasts it again.
+    Forgotten,
+    /// The node forgets it and chain time passes its `valid_before`: it can never settle.
+    Expired,
+}
+
+/// How long the test waits for the replica to have broadcast.
+const BROADCAST_WAIT: Duration = Duration::from_secs(30);
+
+/// The pending settlements, read through `store_url` from this process.
+async fn pending(store_url: &str) -> Vec<mpp::PendingSettlement> {
+    let store = open_url(store_url).await.unwrap();
+    store.pending_settlements().await.unwrap()
+}
+
+async fn a_broadcast_cut_short_is_finished_on_restart(store_url: &str, meanwhile: Meanwhile) {
+    let chain = chain().await;
+    let rpc = chain.rpc();
+    let recipient = PrivateKeySigner::random().address();
+    let config = replica_config(&chain, store_url, recipient);
+    let client = http();
+
+    let mut first = ReplicaProcess::start(&config).await;
+    let challenge = fetch_challenge(&client, first.paid_url()).await;
+    let payer = payer(&chain).await;
+    let credential = sign_payment(&chain, &payer, &challenge).await;
+    let header = credential.to_header_value().unwrap();
+    let before = balances(&chain, &[recipient, payer.address()]).await;
+
+    // The node stops mining: the replica broadcasts and then waits for a receipt.
+    rpc.call("evm_setAutomine", serde_json::json!([false]))
+        .await
+        .unwrap();
+    let request = tokio::spawn({
+        let (client, url, header) = (client.clone(), first.paid_url().to_owned(), header.clone());
+        async move { client.get(url).header(AUTHORIZATION, header).send().await }
+    });
+    let started = Instant::now();
+    let hash: B256 = loop {
+        let open = pending(store_url).await;
+        if let [one] = open.as_slice() {
+            let hash = one.entry.reference.parse().unwrap();
+            let known = rpc
+                .call("eth_getTransactionByHash", serde_json::json!([hash]))
+                .await
+                .unwrap();
+            if !known.is_null() {
+                break hash;
+            }
+        }
+        assert!(
+            started.elapsed() < BROADCAST_WAIT,
+            "the replica never broadcast: {open:?}\n{}",
+            first.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    first.kill();
+    assert!(
+        request.await.unwrap().is_err(),
+        "the killed replica answered nothing"
+    );
+    assert!(ledger(store_url).await.is_empty(), "nothing recorded yet");
+    let open = pending(store_url).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].entry.challenge_id, challenge.id.as_str());
+
+    match meanwhile {
+        Meanwhile::Mined => {
+            rpc.call("evm_mine", serde_json::json!([])).await.unwrap();
+        }
+        Meanwhile::Forgotten => {
+            rpc.call("anvil_dropAllTransactions", serde_json::json!([]))
+                .await
+                .unwrap();
+        }
+        Meanwhile::Expired => {
+            rpc.call("anvil_dropAllTransactions", serde_json::json!([]))
+                .await
+                .unwrap();
+            rpc.call("evm_increaseTime", serde_json::json!([3600]))
+                .await
+                .unwrap();
+            rpc.call("evm_mine", serde_json::json!([])).await.unwrap();
+        }
+    }
+    rpc.call("evm_setAutomine", serde_json::json!([true]))
+        .await
+        .unwrap();
+    let settled = meanwhile != Meanwhile::Expired;
+    if meanwhile == Meanwhile::Mined {
+        assert!(chain.transaction_receipt(hash).await.unwrap().is_some());
+    }
+
+    // The next replica finishes the settlement before it serves.
+    let second = ReplicaProcess::start(&config).await;
+    let expected = if settled {
+        "RECOVERED recorded=1 abandoned=0 unresolved=0"
+    } else {
+        "RECOVERED recorded=0 abandoned=1 unresolved=0"
+    };
+    assert!(second.log().contains(expected), "{}", second.log());
+    assert!(pending(store_url).await.is_empty(), "nothing left pending");
+    let after = balances(&chain, &[recipient, payer.address()]).await;
+    let rows = ledger(store_url).await;
+    if settled {
+        let tx = chain.transaction_receipt(hash).await.unwrap().unwrap();
+        assert_eq!(tx["status"], "0x1", "the transaction settled");
+        assert_eq!(after[0], PRICE, "the recipient was paid");
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        let row = &rows[0];
+        assert_eq!(row.challenge_id, challenge.id.as_str());
+        assert_eq!(row.reference, format!("{hash}"));
+        assert_eq!(row.amount, PRICE.to_string());
+        let receipt: Receipt = row.receipt.parse().unwrap();
+        assert_eq!(receipt.reference, row.reference);
+        // The credential stays spent.
+        let replay = send(&client, second.paid_url(), header).await;
+        replay.assert_refused(&VerifyError::Replayed);
+    } else {
+        assert!(chain.transaction_receipt(hash).await.unwrap().is_none());
+        assert_eq!(after, before, "nothing moved");
+        assert!(rows.is_empty(), "nothing recorded: {rows:?}");
+        // The claims were released: the same credential is checked again (not refused as a
+        // replay) and fails because its transaction expired.
+        let again = send(&client, second.paid_url(), header).await;
+        assert_eq!(again.status, 402, "{again:?}");
+        assert_ne!(
+            again.detail,
+            Some(VerifyError::Replayed.to_string()),
+            "{again:?}"
+        );
+        assert!(pending(store_url).await.is_empty());
+        assert!(ledger(store_url).await.is_empty());
+    }
+    let replay_rows = ledger(store_url).await;
+    assert_eq!(replay_rows.len(), usize::from(settled), "{replay_rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mined_broadcast_of_a_killed_replica_is_recorded_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("payments.db").display());
+    a_broadcast_cut_short_is_finished_on_restart(&url, Meanwhile::Mined).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_forgotten_broadcast_of_a_killed_replica_is_sent_again_on_postgres() {
+    let pg = postgres().await;
+    a_broadcast_cut_short_is_finished_on_restart(&pg.url(), Meanwhile::Forgotten).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expired_broadcast_of_a_killed_replica_is_released_on_redis() {
+    let redis = redis().await;
+    a_broadcast_cut_short_is_finished_on_restart(&redis.url(), Meanwhile::Expired).await;
+}

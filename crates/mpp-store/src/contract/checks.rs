@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use mpp_core::{Claim, LedgerEntry, LedgerQuery, ReplayStore, StoreError};
+use mpp_core::{Claim, LedgerEntry, LedgerQuery, PendingSettlement, ReplayStore, StoreError};
+use serde_json::json;
 use tokio::sync::Barrier;
 
 use super::{Failure, Reopen, Suite};
@@ -13,7 +14,7 @@ use super::{Failure, Reopen, Suite};
 pub(super) const SURVIVES_REOPEN: &str = "claims_and_ledger_survive_reopen";
 
 /// Every check that needs only fresh stores, in the order they run.
-pub(super) const ALL: [Check; 10] = [
+pub(super) const ALL: [Check; 13] = [
     Check::new("claim_then_replay", Kind::ClaimThenReplay),
     Check::new("concurrent_claims_have_one_winner", Kind::ConcurrentOneKey),
     Check::new(
@@ -27,6 +28,15 @@ pub(super) const ALL: [Check; 10] = [
     Check::new("ledger_keeps_every_entry_in_order", Kind::LedgerOrder),
     Check::new("ledger_limit_keeps_the_newest", Kind::LedgerLimit),
     Check::new("concurrent_records_are_all_kept", Kind::ConcurrentRecords),
+    Check::new(
+        "pending_settlements_begin_list_and_abandon",
+        Kind::PendingLifecycle,
+    ),
+    Check::new(
+        "record_ends_only_its_pending_settlement",
+        Kind::RecordEndsPending,
+    ),
+    Check::new("ledger_records_a_settlement_once", Kind::RecordOnce),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -41,6 +51,9 @@ enum Kind {
     LedgerOrder,
     LedgerLimit,
     ConcurrentRecords,
+    PendingLifecycle,
+    RecordEndsPending,
+    RecordOnce,
 }
 
 /// One named check.
@@ -72,11 +85,15 @@ impl Check {
             Kind::LedgerOrder => t.ledger_order(&store).await,
             Kind::LedgerLimit => t.ledger_limit(&store).await,
             Kind::ConcurrentRecords => t.concurrent_records(store, suite.concurrency).await,
+            Kind::PendingLifecycle => t.pending_lifecycle(&store).await,
+            Kind::RecordEndsPending => t.record_ends_pending(&store).await,
+            Kind::RecordOnce => t.record_once(store, suite.concurrency).await,
         }
     }
 }
 
-/// Claims and ledger entries written before `reopen` are there after it.
+/// Claims, ledger entries and pending settlements written before `reopen` are there after it,
+/// and the ledger still refuses a second entry for a recorded settlement.
 pub(super) async fn survives_reopen<S: ReplayStore>(
     store: S,
     reopen: &Reopen<'_, S>,
@@ -93,13 +110,26 @@ pub(super) async fn survives_reopen<S: ReplayStore>(
     for entry in &entries {
         t.ok(store.record(entry.clone()).await)?;
     }
+    let pending = sample_pending("reopen-pending", 4);
+    for p in &pending {
+        t.ok(store.begin_settlement(p).await)?;
+    }
     let store = reopen(store).await;
     t.expect_claim(&store, "reopen:live", later(), Claim::AlreadyClaimed)
         .await?;
     t.expect_claim(&store, "reopen:released", later(), Claim::Claimed)
         .await?;
     t.expect_ledger(&store, &LedgerQuery::default(), &entries)
-        .await
+        .await?;
+    t.expect_pending(&store, &pending).await?;
+    if let Some(first) = entries.first() {
+        let mut again = first.clone();
+        again.challenge_id = "reopen-again".to_owned();
+        t.ok(store.record(again).await)?;
+        t.expect_ledger(&store, &LedgerQuery::default(), &entries)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The running check's name, for its failures.
@@ -157,6 +187,36 @@ impl Tester {
         } else {
             format!(
                 "ledger({query:?}) listed [{}], expected [{}]",
+                ids(&got),
+                ids(expected)
+            )
+        };
+        Err(self.fail(detail))
+    }
+
+    async fn expect_pending<S: ReplayStore>(
+        self,
+        store: &S,
+        expected: &[PendingSettlement],
+    ) -> Result<(), Failure> {
+        let got = self.ok(store.pending_settlements().await)?;
+        if got == expected {
+            return Ok(());
+        }
+        let ids = |pending: &[PendingSettlement]| {
+            pending
+                .iter()
+                .map(|p| format!("{}/{}", p.entry.method, p.entry.challenge_id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let detail = if got.len() == expected.len() && ids(&got) == ids(expected) {
+            "pending settlements in the right order, but their fields changed on the way through \
+             the store"
+                .to_owned()
+        } else {
+            format!(
+                "pending_settlements() listed [{}], expected [{}]",
                 ids(&got),
                 ids(expected)
             )
@@ -315,13 +375,6 @@ impl Tester {
             self.ok(store.record(entry.clone()).await)?;
         }
         self.expect_ledger(store, &LedgerQuery::default(), &entries)
-            .await?;
-        // Recording the same settlement twice keeps both rows: the ledger is a log, not a map.
-        let again = entries.last().cloned().unwrap_or_else(|| entry("x", 0));
-        self.ok(store.record(again.clone()).await)?;
-        let mut expected = entries;
-        expected.push(again);
-        self.expect_ledger(store, &LedgerQuery::default(), &expected)
             .await
     }
 
@@ -376,6 +429,175 @@ impl Tester {
             )))
         }
     }
+
+    /// Pending settlements list oldest first; beginning one with a known method and reference
+    /// replaces it (and makes it the newest); abandoning removes exactly that one.
+    async fn pending_lifecycle<S: ReplayStore>(self, store: &S) -> Result<(), Failure> {
+        self.expect_pending(store, &[]).await?;
+        let [p0, p1, p2, p3] = sample_pending("lifecycle", 4)
+            .try_into()
+            .map_err(|_| self.fail("internal: expected four sample settlements"))?;
+        for p in [&p0, &p1, &p2] {
+            self.ok(store.begin_settlement(p).await)?;
+        }
+        self.expect_pending(store, &[p0.clone(), p1.clone(), p2.clone()])
+            .await?;
+        // The same method and reference again: replaced, and now the newest.
+        let mut p1b = p1.clone();
+        p1b.entry.challenge_id = "lifecycle-replaced".to_owned();
+        p1b.claims = vec!["challenge:replaced".to_owned()];
+        p1b.data = json!({"raw": "0x02", "attempt": 2});
+        self.ok(store.begin_settlement(&p1b).await)?;
+        self.expect_pending(store, &[p0.clone(), p2.clone(), p1b.clone()])
+            .await?;
+        // The same reference under another method is another settlement.
+        let mut twin = p3;
+        twin.entry.reference = p2.entry.reference.clone();
+        twin.entry.method = format!("{}-other", p2.entry.method);
+        self.ok(store.begin_settlement(&twin).await)?;
+        self.expect_pending(store, &[p0.clone(), p2.clone(), p1b.clone(), twin.clone()])
+            .await?;
+        self.ok(store
+            .abandon_settlement(&p0.entry.method, &p0.entry.reference)
+            .await)?;
+        self.ok(store.abandon_settlement("nobody", "0xnothing").await)?;
+        self.ok(store
+            .abandon_settlement(&p0.entry.method, &p0.entry.reference)
+            .await)?;
+        self.expect_pending(store, &[p2.clone(), p1b.clone(), twin.clone()])
+            .await?;
+        self.ok(store
+            .abandon_settlement(&twin.entry.method, &twin.entry.reference)
+            .await)?;
+        self.expect_pending(store, &[p2.clone(), p1b.clone()])
+            .await?;
+        for p in [&p2, &p1b] {
+            self.ok(store
+                .abandon_settlement(&p.entry.method, &p.entry.reference)
+                .await)?;
+        }
+        self.expect_pending(store, &[]).await?;
+        // Pending settlements are not ledger entries.
+        self.expect_ledger(store, &LedgerQuery::default(), &[])
+            .await
+    }
+
+    /// Recording an entry removes the pending settlement with its method and reference, and no
+    /// other; recording it again (a recovery pass after the server) still removes one.
+    async fn record_ends_pending<S: ReplayStore>(self, store: &S) -> Result<(), Failure> {
+        let [a, b, c] = sample_pending("ends", 3)
+            .try_into()
+            .map_err(|_| self.fail("internal: expected three sample settlements"))?;
+        // `b` shares `a`'s reference under another method.
+        let mut b = b;
+        b.entry.reference = a.entry.reference.clone();
+        b.entry.method = format!("{}-other", a.entry.method);
+        for p in [&a, &b, &c] {
+            self.ok(store.begin_settlement(p).await)?;
+        }
+        self.ok(store.record(a.entry.clone()).await)?;
+        self.expect_pending(store, &[b.clone(), c.clone()]).await?;
+        self.expect_ledger(
+            store,
+            &LedgerQuery::default(),
+            std::slice::from_ref(&a.entry),
+        )
+        .await?;
+        // An entry with no pending settlement leaves the pending ones alone.
+        let lone = entry("ends-lone", 7);
+        self.ok(store.record(lone.clone()).await)?;
+        self.expect_pending(store, &[b.clone(), c.clone()]).await?;
+        // A settlement begun again after it was recorded ends when it is recorded again, and
+        // the ledger keeps its first entry.
+        self.ok(store.begin_settlement(&a).await)?;
+        self.expect_pending(store, &[b.clone(), c.clone(), a.clone()])
+            .await?;
+        self.ok(store.record(a.entry.clone()).await)?;
+        self.expect_pending(store, &[b.clone(), c.clone()]).await?;
+        self.ok(store.record(c.entry.clone()).await)?;
+        self.expect_pending(store, &[b]).await?;
+        self.expect_ledger(store, &LedgerQuery::default(), &[a.entry, lone, c.entry])
+            .await
+    }
+
+    /// The ledger holds one entry per method and reference: a second record of a settlement
+    /// (even with other fields) is dropped, and of `records` concurrent records of one entry
+    /// exactly one row is written.
+    async fn record_once<S: ReplayStore>(self, store: S, records: usize) -> Result<(), Failure> {
+        let first = entry("once", 0);
+        self.ok(store.record(first.clone()).await)?;
+        let mut again = first.clone();
+        again.challenge_id = "once-again".to_owned();
+        again.amount = "1".to_owned();
+        self.ok(store.record(again).await)?;
+        self.ok(store.record(first.clone()).await)?;
+        self.expect_ledger(
+            &store,
+            &LedgerQuery::default(),
+            std::slice::from_ref(&first),
+        )
+        .await?;
+        // The same reference under another method is another settlement.
+        let mut other_method = first.clone();
+        other_method.method = format!("{}-other", first.method);
+        other_method.challenge_id = "once-other-method".to_owned();
+        self.ok(store.record(other_method.clone()).await)?;
+        let mut expected = vec![first, other_method];
+        let store = Arc::new(store);
+        for round in 1..=3 {
+            let raced = entry("once-race", round);
+            let barrier = Arc::new(Barrier::new(records));
+            let tasks: Vec<_> = (0..records)
+                .map(|_| {
+                    let barrier = Arc::clone(&barrier);
+                    let store = Arc::clone(&store);
+                    let raced = raced.clone();
+                    tokio::spawn(async move {
+                        barrier.wait().await;
+                        store.record(raced).await
+                    })
+                })
+                .collect();
+            for task in tasks {
+                let outcome = task
+                    .await
+                    .map_err(|e| self.fail(format!("a recording task failed: {e}")))?;
+                self.ok(outcome)?;
+            }
+            expected.push(raced);
+            let got = self.ok(store.ledger(&LedgerQuery::default()).await)?;
+            if got != expected {
+                return Err(self.fail(format!(
+                    "{records} concurrent records of one entry (round {round}) left the ledger \
+                     with {} entries, expected {}",
+                    got.len(),
+                    expected.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `count` pending settlements with distinct methods and references, whose claims and data
+/// exercise what a backend might mangle.
+fn sample_pending(tag: &str, count: usize) -> Vec<PendingSettlement> {
+    (0..count)
+        .map(|i| {
+            let entry = entry(tag, i);
+            let claims = (0..i % 3)
+                .map(|k| format!("challenge:{tag}-{i}-{k}"))
+                .collect();
+            let data = json!({
+                "raw": format!("0x{}", "ab".repeat(40 + i)),
+                "nonce": i,
+                "big": u64::MAX - u64::try_from(i).unwrap_or(0),
+                "note": "quote \" comma , newline \n café ✓",
+                "nested": {"list": [1, null, true, "x"], "empty": {}},
+            });
+            PendingSettlement::new(entry, claims, data)
+        })
+        .collect()
 }
 
 /// A claim expiry far enough away that no check outlives it.
@@ -400,7 +622,8 @@ fn entry(tag: &str, i: usize) -> LedgerEntry {
         "charge",
         format!("{}", 1_000_000 + i),
         "0x20c0000000000000000000000000000000000000",
-        format!("0x{i:064x}"),
+        // Distinct per tag too, so entries of different samples never share a settlement.
+        format!("{tag}:0x{i:064x}"),
     );
     e.recipient =
         (!i.is_multiple_of(3)).then(|| "0x742d35cc6634c0532925a3b844bc9e7595f8fe00".to_owned());

@@ -1,9 +1,14 @@
 //! The store contract: one suite every [`ReplayStore`] must pass, yours included.
 //!
 //! Each check gets a fresh, empty store from your `fresh` closure, so checks never see each
-//! other's keys. With [`Suite::reopen`], the suite also checks that claims and the ledger survive
-//! closing the store and opening it again (give the closure the old store; it opens a new one on
-//! the same data).
+//! other's keys. With [`Suite::reopen`], the suite also checks that claims, the ledger and pending
+//! settlements survive closing the store and opening it again (give the closure the old store;
+//! it opens a new one on the same data).
+//!
+//! Besides claims and the ledger, the checks cover pending settlements: listed oldest first,
+//! replaced by a new one with the same method and reference, removed by `abandon_settlement` and
+//! by `record` of the matching entry (and no other), and a ledger that holds one entry per
+//! method and reference however often, or however concurrently, it is recorded.
 //!
 //! ```
 //! use mpp_store::MemoryStore;
@@ -65,7 +70,8 @@ impl<'a, S: ReplayStore> Suite<'a, S> {
         }
     }
 
-    /// Also checks durability: `reopen` gets a store holding claims and ledger entries, and must
+    /// Also checks durability: `reopen` gets a store holding claims, ledger entries and pending
+    /// settlements, and must
     /// return a new store over the same data (drop the old one, open the same file, prefix or
     /// database again).
     pub fn reopen<F, Fut>(mut self, reopen: F) -> Self
@@ -77,7 +83,8 @@ impl<'a, S: ReplayStore> Suite<'a, S> {
         self
     }
 
-    /// How many claims of one key race in the concurrency check (100 by default, at least 2).
+    /// How many claims of one key race in the concurrency check, and how many records of one
+    /// entry race in the record-once check (100 by default, at least 2).
     pub fn concurrency(mut self, claims: usize) -> Self {
         self.concurrency = claims.max(2);
         self

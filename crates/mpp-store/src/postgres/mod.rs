@@ -1,4 +1,4 @@
-//! [`PostgresStore`]: claims and the ledger in PostgreSQL, shared by every replica that
+//! [`PostgresStore`]: claims, the ledger and pending settlements in PostgreSQL, shared by every replica that
 //! reaches the database.
 
 mod error;
@@ -14,11 +14,12 @@ use std::time::{Duration, SystemTime};
 pub use options::PostgresOptions;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use mpp_core::{Claim, LedgerEntry, LedgerQuery, ReplayStore, StoreError};
+use mpp_core::{Claim, LedgerEntry, LedgerQuery, PendingSettlement, ReplayStore, StoreError};
 use tokio_postgres::NoTls;
 
 use crate::OpenError;
 use crate::ledger_row::{COLUMNS, Row, sql_limit};
+use crate::pending;
 use crate::prefix::check_table_prefix;
 use crate::redact::redact;
 
@@ -37,7 +38,12 @@ const PURGE_EVERY: u64 = 1024;
 ///   returns.
 /// - **Expiry**: compared with the clock of the process making the claim; expired rows are
 ///   purged now and then, or with [`PostgresStore::purge_expired`].
-/// - **Ledger**: an append-only table (triggers refuse `UPDATE`, `DELETE` and `TRUNCATE`).
+/// - **Ledger**: an append-only table (triggers refuse `UPDATE`, `DELETE` and `TRUNCATE`) with one
+///   entry per method and reference (a unique index; `INSERT … ON CONFLICT DO NOTHING`, so of
+///   concurrent records of one settlement exactly one row is written).
+/// - **Pending settlements**: a table keyed by method and reference, each settlement kept as
+///   JSON text; [`record`](ReplayStore::record) appends the entry and deletes the matching
+///   pending settlement in one transaction.
 /// - **Outages**: every call is bounded by the operation timeout and fails with
 ///   [`StoreError::Unavailable`] while the database is unreachable; broken connections are
 ///   dropped from the pool and new ones opened, so the same store works again once the
@@ -74,6 +80,9 @@ struct Sql {
     claim: String,
     release: String,
     record: String,
+    end_pending: String,
+    begin: String,
+    pending_all: String,
     ledger_all: String,
     ledger_newest: String,
     purge: String,
@@ -89,8 +98,17 @@ impl Sql {
             ),
             release: format!("DELETE FROM {p}claims WHERE key = $1"),
             record: format!(
-                "INSERT INTO {p}ledger ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                "INSERT INTO {p}ledger ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (method, reference) DO NOTHING"
             ),
+            end_pending: format!("DELETE FROM {p}pending WHERE method = $1 AND reference = $2"),
+            // A replaced settlement takes a new `seq`: it lists as the newest.
+            begin: format!(
+                "INSERT INTO {p}pending (method, reference, settlement) VALUES ($1, $2, $3) \
+                 ON CONFLICT (method, reference) DO UPDATE \
+                 SET seq = DEFAULT, settlement = EXCLUDED.settlement, started_at = now()"
+            ),
+            pending_all: format!("SELECT settlement FROM {p}pending ORDER BY seq"),
             ledger_all: format!("SELECT {COLUMNS} FROM {p}ledger ORDER BY seq"),
             ledger_newest: format!(
                 "SELECT {COLUMNS} FROM (SELECT seq, {COLUMNS} FROM {p}ledger ORDER BY seq DESC LIMIT $1) \
@@ -234,6 +252,42 @@ impl PostgresStore {
         })
     }
 
+    /// Appends `e` (unless the ledger holds its method and reference) and deletes its pending
+    /// settlement, in one transaction.
+    async fn record_once(&self, e: &LedgerEntry) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        let record = tx
+            .prepare_cached(&self.inner.sql.record)
+            .await
+            .map_err(pg_error)?;
+        tx.execute(
+            &record,
+            &[
+                &e.challenge_id,
+                &e.method,
+                &e.intent,
+                &e.amount,
+                &e.currency,
+                &e.recipient,
+                &e.payer,
+                &e.reference,
+                &e.receipt,
+                &e.settled_at,
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+        let end_pending = tx
+            .prepare_cached(&self.inner.sql.end_pending)
+            .await
+            .map_err(pg_error)?;
+        tx.execute(&end_pending, &[&e.method, &e.reference])
+            .await
+            .map_err(pg_error)?;
+        tx.commit().await.map_err(pg_error)
+    }
+
     async fn ledger_once(&self, limit: Option<usize>) -> Result<Vec<LedgerEntry>, StoreError> {
         let client = self.client().await?;
         let rows = match limit {
@@ -298,29 +352,24 @@ impl ReplayStore for PostgresStore {
     }
 
     async fn record(&self, entry: LedgerEntry) -> Result<(), StoreError> {
-        self.bounded("record", async {
+        self.bounded("record", self.record_once(&entry)).await
+    }
+
+    async fn ledger(&self, query: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError> {
+        self.bounded("ledger", self.ledger_once(query.limit)).await
+    }
+
+    async fn begin_settlement(&self, pending: &PendingSettlement) -> Result<(), StoreError> {
+        self.bounded("begin_settlement", async {
+            let json = pending::to_json(pending)?;
             let client = self.client().await?;
             let statement = client
-                .prepare_cached(&self.inner.sql.record)
+                .prepare_cached(&self.inner.sql.begin)
                 .await
                 .map_err(pg_error)?;
-            let e = &entry;
+            let e = &pending.entry;
             client
-                .execute(
-                    &statement,
-                    &[
-                        &e.challenge_id,
-                        &e.method,
-                        &e.intent,
-                        &e.amount,
-                        &e.currency,
-                        &e.recipient,
-                        &e.payer,
-                        &e.reference,
-                        &e.receipt,
-                        &e.settled_at,
-                    ],
-                )
+                .execute(&statement, &[&e.method, &e.reference, &json])
                 .await
                 .map(drop)
                 .map_err(pg_error)
@@ -328,8 +377,39 @@ impl ReplayStore for PostgresStore {
         .await
     }
 
-    async fn ledger(&self, query: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError> {
-        self.bounded("ledger", self.ledger_once(query.limit)).await
+    async fn abandon_settlement(&self, method: &str, reference: &str) -> Result<(), StoreError> {
+        self.bounded("abandon_settlement", async {
+            let client = self.client().await?;
+            let statement = client
+                .prepare_cached(&self.inner.sql.end_pending)
+                .await
+                .map_err(pg_error)?;
+            client
+                .execute(&statement, &[&method, &reference])
+                .await
+                .map(drop)
+                .map_err(pg_error)
+        })
+        .await
+    }
+
+    async fn pending_settlements(&self) -> Result<Vec<PendingSettlement>, StoreError> {
+        self.bounded("pending_settlements", async {
+            let client = self.client().await?;
+            let statement = client
+                .prepare_cached(&self.inner.sql.pending_all)
+                .await
+                .map_err(pg_error)?;
+            let rows = client.query(&statement, &[]).await.map_err(pg_error)?;
+            rows.iter()
+                .map(|row| {
+                    row.try_get::<_, String>(0)
+                        .map_err(pg_error)
+                        .and_then(|json| pending::from_json(&json))
+                })
+                .collect()
+        })
+        .await
     }
 }
 

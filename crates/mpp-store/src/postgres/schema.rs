@@ -7,10 +7,11 @@ use crate::OpenError;
 use super::error::{pg_error, pool_error};
 
 /// The schema version this build writes. Bump it with a new entry in `MIGRATIONS`.
-pub(super) const SCHEMA_VERSION: i32 = 1;
+pub(super) const SCHEMA_VERSION: i32 = 2;
 
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`. `{p}` is the table prefix.
-const MIGRATIONS: [&str; 1] = [r"
+const MIGRATIONS: [&str; 2] = [
+    r"
 CREATE TABLE {p}claims (
     key        TEXT PRIMARY KEY,
     expires_at TIMESTAMPTZ NOT NULL
@@ -39,7 +40,21 @@ CREATE TRIGGER {p}ledger_no_change BEFORE UPDATE OR DELETE ON {p}ledger
     FOR EACH ROW EXECUTE FUNCTION {p}ledger_append_only();
 CREATE TRIGGER {p}ledger_no_truncate BEFORE TRUNCATE ON {p}ledger
     FOR EACH STATEMENT EXECUTE FUNCTION {p}ledger_append_only();
-"];
+",
+    // Version 2: one ledger entry per (method, reference), and the settlements in flight.
+    r"
+CREATE UNIQUE INDEX IF NOT EXISTS {p}ledger_method_reference ON {p}ledger (method, reference);
+CREATE TABLE {p}pending (
+    seq        BIGINT GENERATED ALWAYS AS IDENTITY, -- insertion order: oldest first
+    method     TEXT NOT NULL,
+    reference  TEXT NOT NULL,
+    settlement TEXT NOT NULL, -- the PendingSettlement, as JSON text (kept as written)
+    started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (method, reference)
+);
+CREATE INDEX {p}pending_seq ON {p}pending (seq);
+",
+];
 
 /// Brings the schema under `prefix` to [`SCHEMA_VERSION`] in one transaction, holding an
 /// advisory lock so replicas starting together migrate exactly once.

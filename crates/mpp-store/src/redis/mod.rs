@@ -1,21 +1,80 @@
-//! [`RedisStore`]: claims and the ledger in Redis, shared by every replica that reaches it.
+//! [`RedisStore`]: claims, the ledger and pending settlements in Redis, shared by every replica that reaches it.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use mpp_core::{Claim, LedgerEntry, LedgerQuery, ReplayStore, StoreError};
+use mpp_core::{Claim, LedgerEntry, LedgerQuery, PendingSettlement, ReplayStore, StoreError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, RedisError};
 
 use crate::OpenError;
 use crate::clock::unix_millis;
+use crate::pending;
 use crate::redact::redact;
 
 mod options;
 
 /// The longest claim Redis is asked to keep: 100 years, in milliseconds.
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// `record`: drops the pending settlement, and appends the entry unless its method and
+/// reference are already recorded. KEYS: ledger, recorded, pending, pending order.
+/// ARGV: the settlement's id, the entry as JSON.
+const RECORD: &str = r"
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+    redis.call('RPUSH', KEYS[1], ARGV[2])
+    return 1
+end
+return 0
+";
+
+/// `begin_settlement`: stores the settlement and (re)places it last in the order.
+/// KEYS: pending, pending order, pending sequence. ARGV: the settlement's id, its JSON.
+const BEGIN: &str = r"
+local seq = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], seq, ARGV[1])
+return seq
+";
+
+/// `abandon_settlement`. KEYS: pending, pending order. ARGV: the settlement's id.
+const ABANDON: &str = r"
+redis.call('HDEL', KEYS[1], ARGV[1])
+return redis.call('ZREM', KEYS[2], ARGV[1])
+";
+
+/// `pending_settlements`, oldest first. KEYS: pending, pending order.
+const PENDING: &str = r"
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    local json = redis.call('HGET', KEYS[1], id)
+    if json then
+        out[#out + 1] = json
+    end
+end
+return out
+";
+
+/// Fills the set of recorded settlements from a ledger written before the set existed (once:
+/// it does nothing when the set exists or the ledger is empty). KEYS: ledger, recorded.
+const BACKFILL: &str = r"
+if redis.call('EXISTS', KEYS[2]) == 1 then
+    return 0
+end
+local n = 0
+for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+    local ok, entry = pcall(cjson.decode, item)
+    if ok and type(entry) == 'table' and type(entry.method) == 'string'
+        and type(entry.reference) == 'string' then
+        redis.call('SADD', KEYS[2], #entry.method .. ':' .. entry.method .. '\n' .. entry.reference)
+        n = n + 1
+    end
+end
+return n
+";
 
 pub use options::RedisOptions;
 
@@ -26,7 +85,14 @@ pub use options::RedisOptions;
 ///   gets [`Claim::Claimed`].
 /// - **Expiry**: Redis deletes the key when its TTL (the time left until `expires_at`, by the
 ///   claiming process's clock) runs out. A claim whose expiry has already passed writes nothing.
-/// - **Ledger**: a list at `<prefix>ledger`, one JSON entry per element (`RPUSH`), oldest first.
+/// - **Ledger**: a list at `<prefix>ledger`, one JSON entry per element (`RPUSH`), oldest first,
+///   one entry per method and reference: a Lua script pushes an entry only when adding its
+///   method and reference to the set `<prefix>recorded` adds something.
+/// - **Pending settlements**: JSON values in the hash `<prefix>pending`, ordered by the sorted
+///   set `<prefix>pending:order` (scores from the counter `<prefix>pending:seq`); the same
+///   script that records an entry removes its pending settlement, atomically. They are as
+///   durable as the rest (see below). Every key of a store shares its prefix: on Redis Cluster,
+///   give the prefix a hash tag (`{shop}:mpp:`) so the scripts' keys share a slot.
 /// - **Durability is Redis's configuration**: a claim is only as durable as Redis makes it.
 ///   For a hard guarantee run Redis with `appendonly yes` and `appendfsync always` (every write
 ///   fsynced before Redis answers); `everysec` may lose the last second of claims on a crash,
@@ -62,6 +128,10 @@ struct Inner {
     target: String,
     prefix: String,
     ledger_key: String,
+    recorded_key: String,
+    pending_key: String,
+    order_key: String,
+    seq_key: String,
     operation_timeout: Duration,
 }
 
@@ -106,11 +176,22 @@ impl RedisStore {
                 connection,
                 target,
                 ledger_key: format!("{}ledger", options.key_prefix),
+                recorded_key: format!("{}recorded", options.key_prefix),
+                pending_key: format!("{}pending", options.key_prefix),
+                order_key: format!("{}pending:order", options.key_prefix),
+                seq_key: format!("{}pending:seq", options.key_prefix),
                 prefix: options.key_prefix,
                 operation_timeout: options.operation_timeout,
             }),
         };
         store.warn_unless_fsync_always().await;
+        let backfill = store.eval(
+            BACKFILL,
+            &[&store.inner.ledger_key, &store.inner.recorded_key],
+        );
+        if let Err(e) = store.run::<u64>("connect", backfill).await {
+            return Err(e.into());
+        }
         Ok(store)
     }
 
@@ -151,6 +232,16 @@ impl RedisStore {
 
     fn claim_key(&self, key: &str) -> String {
         format!("{}claim:{key}", self.inner.prefix)
+    }
+
+    /// An `EVAL` of `script` over `keys`; add the arguments to it.
+    fn eval(&self, script: &str, keys: &[&String]) -> Cmd {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(script).arg(keys.len());
+        for key in keys {
+            eval.arg(key.as_str());
+        }
+        eval
     }
 
     /// Runs one Redis command within the operation timeout, mapping and logging its failure.
@@ -231,9 +322,13 @@ impl ReplayStore for RedisStore {
 
     async fn record(&self, entry: LedgerEntry) -> Result<(), StoreError> {
         let json = serde_json::to_string(&entry).map_err(|e| StoreError::Backend(Box::new(e)))?;
-        let mut push = redis::cmd("RPUSH");
-        push.arg(&self.inner.ledger_key).arg(json);
-        self.run::<u64>("record", push).await.map(drop)
+        let i = &self.inner;
+        let keys = [&i.ledger_key, &i.recorded_key, &i.pending_key, &i.order_key];
+        let mut record = self.eval(RECORD, &keys);
+        record
+            .arg(settlement_id(&entry.method, &entry.reference))
+            .arg(json);
+        self.run::<u64>("record", record).await.map(drop)
     }
 
     async fn ledger(&self, query: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError> {
@@ -250,6 +345,41 @@ impl ReplayStore for RedisStore {
             .map(|item| serde_json::from_str(item).map_err(|e| StoreError::Backend(Box::new(e))))
             .collect()
     }
+
+    async fn begin_settlement(&self, pending: &PendingSettlement) -> Result<(), StoreError> {
+        let json = pending::to_json(pending)?;
+        let i = &self.inner;
+        let mut begin = self.eval(BEGIN, &[&i.pending_key, &i.order_key, &i.seq_key]);
+        begin
+            .arg(settlement_id(
+                &pending.entry.method,
+                &pending.entry.reference,
+            ))
+            .arg(json);
+        self.run::<u64>("begin_settlement", begin).await.map(drop)
+    }
+
+    async fn abandon_settlement(&self, method: &str, reference: &str) -> Result<(), StoreError> {
+        let i = &self.inner;
+        let mut abandon = self.eval(ABANDON, &[&i.pending_key, &i.order_key]);
+        abandon.arg(settlement_id(method, reference));
+        self.run::<u64>("abandon_settlement", abandon)
+            .await
+            .map(drop)
+    }
+
+    async fn pending_settlements(&self) -> Result<Vec<PendingSettlement>, StoreError> {
+        let i = &self.inner;
+        let list = self.eval(PENDING, &[&i.pending_key, &i.order_key]);
+        let items: Vec<String> = self.run("pending_settlements", list).await?;
+        items.iter().map(|item| pending::from_json(item)).collect()
+    }
+}
+
+/// The member naming a settlement in the recorded set and the pending hash: the method's
+/// length, so that no two (method, reference) pairs share one, then method and reference.
+fn settlement_id(method: &str, reference: &str) -> String {
+    format!("{}:{method}\n{reference}", method.len())
 }
 
 /// Connection failures, timeouts and "not now" server answers mean "unavailable"; other

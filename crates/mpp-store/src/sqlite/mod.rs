@@ -1,4 +1,4 @@
-//! [`SqliteStore`]: claims and the ledger in one SQLite file.
+//! [`SqliteStore`]: claims, the ledger and pending settlements in one SQLite file.
 
 mod options;
 mod schema;
@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use mpp_core::{Claim, LedgerEntry, LedgerQuery, ReplayStore, StoreError};
+use mpp_core::{Claim, LedgerEntry, LedgerQuery, PendingSettlement, ReplayStore, StoreError};
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, params};
 
 use crate::OpenError;
 use crate::clock::unix_millis;
 use crate::ledger_row::{COLUMNS, Row, sql_limit};
+use crate::pending;
 use crate::prefix::check_table_prefix;
 
 pub use options::SqliteOptions;
@@ -35,7 +36,11 @@ const PURGE_EVERY: u64 = 1024;
 ///   commits on power loss: a replayed proof would then be accepted twice).
 /// - **Expiry**: compared with the clock of the process making the claim; expired rows are
 ///   purged now and then, or with [`SqliteStore::purge_expired`].
-/// - **Ledger**: an append-only table (triggers refuse `UPDATE` and `DELETE`).
+/// - **Ledger**: an append-only table (triggers refuse `UPDATE` and `DELETE`) with one entry per
+///   method and reference (a unique index; recording a known one again writes nothing).
+/// - **Pending settlements**: a table keyed by method and reference, each settlement kept as
+///   JSON; [`record`](ReplayStore::record) appends the entry and deletes the matching pending
+///   settlement in one transaction, fsynced like every other write.
 ///
 /// SQLite calls block, so each store runs them on its own thread; the async methods never block
 /// the runtime. A SQLite file is not shared across hosts: use Redis or PostgreSQL for replicas
@@ -71,6 +76,9 @@ struct Sql {
     claim: String,
     release: String,
     record: String,
+    end_pending: String,
+    begin: String,
+    pending_all: String,
     ledger_all: String,
     ledger_newest: String,
     purge: String,
@@ -86,8 +94,16 @@ impl Sql {
             ),
             release: format!("DELETE FROM {p}claims WHERE key = ?1"),
             record: format!(
-                "INSERT INTO {p}ledger ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                "INSERT INTO {p}ledger ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                 ON CONFLICT (method, reference) DO NOTHING"
             ),
+            end_pending: format!("DELETE FROM {p}pending WHERE method = ?1 AND reference = ?2"),
+            // REPLACE deletes the row with the same method and reference, so the new one gets a
+            // new `seq` and lists as the newest.
+            begin: format!(
+                "INSERT OR REPLACE INTO {p}pending (method, reference, settlement) VALUES (?1, ?2, ?3)"
+            ),
+            pending_all: format!("SELECT settlement FROM {p}pending ORDER BY seq"),
             ledger_all: format!("SELECT {COLUMNS} FROM {p}ledger ORDER BY seq"),
             ledger_newest: format!(
                 "SELECT {COLUMNS} FROM (SELECT seq, {COLUMNS} FROM {p}ledger ORDER BY seq DESC LIMIT ?1) \
@@ -245,14 +261,18 @@ impl ReplayStore for SqliteStore {
     }
 
     async fn record(&self, entry: LedgerEntry) -> Result<(), StoreError> {
-        let sql = self.inner.sql.record.clone();
+        let record = self.inner.sql.record.clone();
+        let end_pending = self.inner.sql.end_pending.clone();
         let recorded = self
             .inner
             .worker
             .run(move |c| {
                 let e = entry;
-                c.execute(
-                    &sql,
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql_error)?;
+                tx.execute(
+                    &record,
                     params![
                         e.challenge_id,
                         e.method,
@@ -266,8 +286,10 @@ impl ReplayStore for SqliteStore {
                         e.settled_at
                     ],
                 )
-                .map(drop)
-                .map_err(sql_error)
+                .map_err(sql_error)?;
+                tx.execute(&end_pending, params![e.method, e.reference])
+                    .map_err(sql_error)?;
+                tx.commit().map_err(sql_error)
             })
             .await;
         self.logged("record", recorded)
@@ -276,6 +298,61 @@ impl ReplayStore for SqliteStore {
     async fn ledger(&self, query: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError> {
         let rows = self.ledger_rows(query.limit).await;
         self.logged("ledger", rows)
+    }
+
+    async fn begin_settlement(&self, pending: &PendingSettlement) -> Result<(), StoreError> {
+        let sql = self.inner.sql.begin.clone();
+        let method = pending.entry.method.clone();
+        let reference = pending.entry.reference.clone();
+        let begun = match pending::to_json(pending) {
+            Ok(json) => {
+                self.inner
+                    .worker
+                    .run(move |c| {
+                        c.execute(&sql, params![method, reference, json])
+                            .map(drop)
+                            .map_err(sql_error)
+                    })
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        self.logged("begin_settlement", begun)
+    }
+
+    async fn abandon_settlement(&self, method: &str, reference: &str) -> Result<(), StoreError> {
+        let sql = self.inner.sql.end_pending.clone();
+        let (method, reference) = (method.to_owned(), reference.to_owned());
+        let abandoned = self
+            .inner
+            .worker
+            .run(move |c| {
+                c.execute(&sql, params![method, reference])
+                    .map(drop)
+                    .map_err(sql_error)
+            })
+            .await;
+        self.logged("abandon_settlement", abandoned)
+    }
+
+    async fn pending_settlements(&self) -> Result<Vec<PendingSettlement>, StoreError> {
+        let sql = self.inner.sql.pending_all.clone();
+        let listed = self
+            .inner
+            .worker
+            .run(move |c| {
+                let mut statement = c.prepare(&sql).map_err(sql_error)?;
+                let rows = statement
+                    .query_map([], |row| row.get::<_, String>(0))
+                    .map_err(sql_error)?;
+                rows.map(|row| {
+                    row.map_err(sql_error)
+                        .and_then(|json| pending::from_json(&json))
+                })
+                .collect()
+            })
+            .await;
+        self.logged("pending_settlements", listed)
     }
 }
 

@@ -7,10 +7,11 @@ use crate::OpenError;
 use super::sql_error;
 
 /// The schema version this build writes. Bump it with a new entry in `MIGRATIONS`.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`. `{p}` is the table prefix.
-const MIGRATIONS: [&str; 1] = [r"
+const MIGRATIONS: [&str; 2] = [
+    r"
 CREATE TABLE {p}claims (
     key        TEXT PRIMARY KEY NOT NULL,
     expires_at INTEGER NOT NULL -- milliseconds since the Unix epoch
@@ -34,7 +35,20 @@ CREATE TRIGGER {p}ledger_no_update BEFORE UPDATE ON {p}ledger
 BEGIN SELECT RAISE(ABORT, 'the payment ledger is append-only'); END;
 CREATE TRIGGER {p}ledger_no_delete BEFORE DELETE ON {p}ledger
 BEGIN SELECT RAISE(ABORT, 'the payment ledger is append-only'); END;
-"];
+",
+    // Version 2: one ledger entry per (method, reference), and the settlements in flight.
+    r"
+CREATE UNIQUE INDEX IF NOT EXISTS {p}ledger_method_reference ON {p}ledger (method, reference);
+CREATE TABLE {p}pending (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT, -- insertion order: oldest first
+    method     TEXT NOT NULL,
+    reference  TEXT NOT NULL,
+    settlement TEXT NOT NULL, -- the PendingSettlement, as JSON
+    started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    UNIQUE (method, reference)
+);
+",
+];
 
 /// Brings the schema under `prefix` to [`SCHEMA_VERSION`] in one immediate transaction, so
 /// processes opening the same file at once migrate it exactly once.

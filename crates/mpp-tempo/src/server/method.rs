@@ -6,14 +6,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alloy::primitives::{Address, B256};
 use mpp_core::{
-    Amount, ChargeMode, ChargeParams, Claim, Credential, PriceError, Receipt, ReplayStore,
-    ServerMethod, SharedStore, VerifyError,
+    Amount, ChargeMode, ChargeParams, Claim, Credential, PriceError, Receipt, Recovery,
+    ReplayStore, ServerMethod, SharedStore, StoreError, VerifyError,
 };
 use serde_json::{Map, Value};
 
 use super::config::TempoChargeBuilder;
 use super::fee_payer::{FeePayer, FeePayerKind};
-use super::{verify_hash, verify_proof, verify_transaction};
+use super::{settlement, verify_hash, verify_proof, verify_transaction};
 use crate::constants::{INTENT, METHOD, PATH_USD, default_currency};
 use crate::error::RequestError;
 use crate::policy::SponsorPolicy;
@@ -307,5 +307,9 @@ impl ServerMethod for TempoCharge {
             ))),
             (None, _) => Err(VerifyError::invalid_payload("the payload has no type")),
         }
+    }
+
+    async fn recover(&self) -> Result<Recovery, StoreError> {
+        settlement::recover(self).await
     }
 }

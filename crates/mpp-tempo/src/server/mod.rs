@@ -5,6 +5,7 @@ mod config;
 mod cosign;
 mod fee_payer;
 mod method;
+mod settlement;
 mod verify_hash;
 mod verify_proof;
 mod verify_transaction;

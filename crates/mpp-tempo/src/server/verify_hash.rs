@@ -7,6 +7,7 @@ use alloy::primitives::{Address, B256};
 use mpp_core::{ChargeMode, Receipt, VerifyError};
 
 use super::method::{TempoCharge, Verification};
+use super::settlement;
 use crate::request::TempoChargeRequest;
 use crate::transfer::{TxReceipt, expected_transfers, match_transfers, transfers_from_logs};
 
@@ -77,5 +78,9 @@ pub(crate) async fn verify(
         return Err(VerifyError::failed("the node returned another transaction"));
     }
     verify_receipt(&receipt, &v.request, v.realm(), v.challenge_id(), source)?;
+    if let Err(e) = settlement::begin(charge, v, &hash, None, &[&key]).await {
+        charge.release(&key).await;
+        return Err(e);
+    }
     Ok(v.receipt(format!("{hash}")))
 }

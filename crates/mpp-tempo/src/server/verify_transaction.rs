@@ -8,6 +8,7 @@ use mpp_core::{ChargeMode, Receipt, VerifyError};
 use tempo_alloy::rpc::TempoTransactionRequest;
 
 use super::method::{TempoCharge, Verification};
+use super::settlement::{self, Broadcast};
 use super::verify_hash::{tx_key, verify_receipt};
 use crate::envelope::SignedPayment;
 use crate::error::RpcError;
@@ -87,24 +88,54 @@ pub(crate) async fn verify(
         }
     };
     let hash = keccak256(&final_raw);
-    charge.claim(&tx_key(&hash)).await?;
-    let receipt = charge
+    let hash_key = tx_key(&hash);
+    if let Err(e) = charge.claim(&hash_key).await {
+        charge.release(&signed_key).await;
+        return Err(e);
+    }
+    let claims = [signed_key.as_str(), hash_key.as_str()];
+    let broadcast = Broadcast {
+        raw: &final_raw,
+        valid_before: payment.tx.valid_before.map(|t| t.get()),
+    };
+    if let Err(e) = settlement::begin(charge, v, &hash, Some(broadcast), &claims).await {
+        for claim in claims {
+            charge.release(claim).await;
+        }
+        return Err(e);
+    }
+    // From here on the settlement is on record: a crash leaves it for `recover`.
+    let receipt = match charge
         .inner()
         .rpc
         .send_raw_transaction_sync(&final_raw)
-        .await?;
+        .await
+    {
+        Ok(receipt) => receipt,
+        Err(e) => {
+            // A refusal settled nothing; a timeout (of the call, or the node's wait for the
+            // receipt) may still be mined: then the pending settlement stays for `recover`.
+            if let Ok(false) = charge.inner().rpc.knows_transaction(hash).await {
+                settlement::abandon(charge, &hash, &claims).await;
+            }
+            return Err(e.into());
+        }
+    };
     if receipt.transaction_hash != hash {
         return Err(VerifyError::failed(
             "the mined transaction is not the one that was signed",
         ));
     }
-    verify_receipt(
+    if let Err(e) = verify_receipt(
         &receipt,
         request,
         v.realm(),
         v.challenge_id(),
         Some(payment.sender),
-    )?;
+    ) {
+        settlement::abandon(charge, &hash, &claims).await;
+        return Err(e);
+    }
     Ok(v.receipt(format!("{hash}")))
 }
 

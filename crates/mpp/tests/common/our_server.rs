@@ -35,14 +35,18 @@ pub(crate) async fn serve_with_store(
     store: SharedStore,
     params: ChargeParams,
 ) -> String {
-    let mpp = Mpp::builder()
+    serve_mpp(handler(method, store), params).await
+}
+
+/// The handler every test server uses: `method`, our realm and secret, and `store`.
+pub(crate) fn handler(method: impl ServerMethod, store: SharedStore) -> Mpp {
+    Mpp::builder()
         .method(method)
         .realm(REALM)
         .secret(secret())
         .store(store)
         .build()
-        .unwrap();
-    serve_mpp(mpp, params).await
+        .unwrap()
 }
 
 /// Serves `GET /paid` behind `mpp` on a loopback port; returns the URL of `/paid`.

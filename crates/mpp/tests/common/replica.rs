@@ -15,7 +15,7 @@ use std::time::Duration;
 use mpp::ChargeParams;
 use mpp_testkit::alloy_primitives::Address;
 
-use super::our_server::{serve_with_store, tempo_charge_with_store};
+use super::our_server::{handler, serve_mpp, tempo_charge_with_store};
 
 /// Names the role of a copy of the test binary; `server` makes it a replica.
 const ROLE_ENV: &str = "MPP_FACADE_TEST_ROLE";
@@ -49,7 +49,8 @@ pub(crate) struct ReplicaConfig {
 
 /// The replica's side: when this process was started as a replica, opens the store, serves
 /// `GET /paid` with it (the same store for the challenge claims, the ledger and the Tempo
-/// method's proof claims), prints `LISTENING <url>` and serves until it is killed or its stdin
+/// method's proof claims), finishes the settlements an earlier replica left pending and
+/// prints `RECOVERED recorded=… abandoned=… unresolved=…`, prints `LISTENING <url>` and serves until it is killed or its stdin
 /// closes (the test that started it is gone). Otherwise returns at once.
 pub(crate) async fn serve_if_replica() {
     if std::env::var(ROLE_ENV).as_deref() != Ok("server") {
@@ -61,7 +62,14 @@ pub(crate) async fn serve_if_replica() {
         .unwrap_or_else(|e| panic!("the replica cannot open its store: {e}"));
     let recipient: Address = var(RECIPIENT_ENV).parse().unwrap();
     let method = tempo_charge_with_store(&var(RPC_ENV), recipient, store.clone()).await;
-    let url = serve_with_store(method, store, ChargeParams::new(var(PRICE_ENV))).await;
+    let mpp = handler(method, store);
+    // What an earlier replica left pending is finished before serving.
+    let done = mpp.recover().await.expect("the recovery pass");
+    println!(
+        "\nRECOVERED recorded={} abandoned={} unresolved={}",
+        done.recorded, done.abandoned, done.unresolved
+    );
+    let url = serve_mpp(mpp, ChargeParams::new(var(PRICE_ENV))).await;
     // libtest may have printed "test replica_process ... " on this line already.
     println!("\nLISTENING {url}");
     // The parent holds our stdin; when it goes away, so do we.
