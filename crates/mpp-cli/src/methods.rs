@@ -147,7 +147,12 @@ pub(crate) fn handler(
     })
 }
 
-/// Finishes the settlements an earlier run left pending (`Mpp::recover`) and says what it did.
+/// How often a running server looks for settlements left pending (a ledger write that failed
+/// while the store was away, another replica that died).
+const RECOVER_EVERY: Duration = Duration::from_secs(60);
+
+/// Finishes the settlements an earlier run left pending (`Mpp::recover`), says what it did,
+/// and keeps doing so every minute while the server runs.
 pub(crate) async fn recover(mpp: &Mpp) -> anyhow::Result<()> {
     let done = mpp.recover().await.map_err(|e| {
         build_error(
@@ -162,6 +167,14 @@ pub(crate) async fn recover(mpp: &Mpp) -> anyhow::Result<()> {
             done.recorded, done.abandoned, done.unresolved
         ));
     }
+    let mpp = mpp.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(RECOVER_EVERY).await;
+            // Failures are logged by the store; the next pass tries again.
+            let _ = mpp.recover().await;
+        }
+    });
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! recipient = "0x…"
 //! currency = "0x20c0…"               # optional, pathUSD
 //! realm = "api.example.com"          # optional
+//! store = "sqlite:payments.db"       # optional, default memory
 //!
 //! [[route]]
 //! path = "/reports/*"                # exact, or a prefix ending in *
@@ -51,6 +52,7 @@ pub(crate) const CONFIG_HELP: &str = r#"Configuration (TOML):
   recipient = "0x…"                   # who is paid
   currency = "0x20c0…"                # optional, pathUSD
   realm = "api.example.com"           # optional
+  store = "sqlite:payments.db"        # optional, default memory; or redis://…, postgres://…
   redotpay_rdt_file = "rdts.txt"      # optional: RedotPay's balance rail, one rdt per line
 
   [[route]]                           # one per priced route, first match wins
@@ -75,6 +77,9 @@ pub(crate) struct ProxyArgs {
     /// Override the config's listen address (port 0 picks a free one).
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<String>,
+    /// Override the config's store: `memory`, `sqlite:PATH`, `redis://…` or `postgres://…`.
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +91,7 @@ struct Config {
     recipient: Spanned<String>,
     currency: Option<Spanned<String>>,
     realm: Option<String>,
+    store: Option<String>,
     redotpay_rdt_file: Option<Spanned<String>>,
     #[serde(default)]
     route: Vec<Spanned<RouteConfig>>,
@@ -321,7 +327,14 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| MAINNET_RPC_URL.to_owned());
     let secret = secret(std::env::var("MPP_SECRET_KEY").ok().as_deref())?;
     let fee_payer = std::env::var("MPP_FEE_PAYER_KEY").ok();
-    let store = mpp::SharedStore::default();
+    // Where used proofs and the ledger are kept (a relative SQLite path is the working
+    // directory's, as for `mpp serve`).
+    let store_url = args
+        .store
+        .clone()
+        .or_else(|| config.store.clone())
+        .unwrap_or_else(|| "memory".to_owned());
+    let store = crate::store::open(&store_url).await?;
     let method = tempo_method(
         &rpc_url,
         config.recipient.get_ref(),

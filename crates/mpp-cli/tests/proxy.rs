@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
-use mpp::PrivateKeySigner;
+use mpp::{PrivateKeySigner, ReplayStore as _};
 use mpp_testkit::alloy_primitives::U256;
 use mpp_testkit::{PATH_USD, TempoChain};
 use serde_json::Value;
@@ -93,11 +93,14 @@ async fn proxy_charges_strips_the_credential_streams_and_passes_errors_through()
     let release = Arc::new(Notify::new());
     let upstream = upstream(Arc::clone(&release)).await;
     let recipient = PrivateKeySigner::random().address();
+    let data = tempfile::tempdir().unwrap();
+    let store_url = format!("sqlite:{}", data.path().join("payments.db").display());
     let proxy = start_proxy(&format!(
         r#"
 upstream = "{upstream}"
 rpc_url = "{rpc}"
 recipient = "{recipient}"
+store = "{store_url}"
 
 [[route]]
 path = "/report"
@@ -129,6 +132,13 @@ methods = ["tempo"]
         chain.balance_of(PATH_USD, recipient).await.unwrap(),
         U256::from(50_000)
     );
+    // The payment is in the ledger of the configured store, under the receipt's reference.
+    let receipt: mpp::Receipt = result["receipt"].as_str().unwrap().parse().unwrap();
+    let store = mpp::store::open_url(&store_url).await.unwrap();
+    let ledger = store.ledger(&mpp::LedgerQuery::default()).await.unwrap();
+    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    assert_eq!(ledger[0].reference, receipt.reference);
+    assert_eq!(ledger[0].amount, "50000");
 
     // A streamed body arrives chunk by chunk: the first before the upstream sends the second.
     let mut stream = reqwest::get(format!("{}/stream", proxy.url)).await.unwrap();
@@ -170,11 +180,14 @@ async fn proxy_offers_redotpay_per_route() {
     let chain = TempoChain::start().await.unwrap();
     let upstream = upstream(Arc::new(Notify::new())).await;
     let recipient = PrivateKeySigner::random().address();
+    let data = tempfile::tempdir().unwrap();
+    let store_url = format!("sqlite:{}", data.path().join("payments.db").display());
     let proxy = start_proxy(&format!(
         r#"
 upstream = "{upstream}"
 rpc_url = "{rpc}"
 recipient = "{recipient}"
+store = "{store_url}"
 
 [[route]]
 path = "/report"

@@ -2,6 +2,8 @@
 //! for a payment the client broadcast, once it is verified), recorded in the ledger by the
 //! server, and finished by [`recover`] when a crash came in between.
 
+use std::time::{Duration, Instant};
+
 use alloy::primitives::B256;
 use mpp_core::{
     LedgerEntry, PendingSettlement, Recovery, ReplayStore, StoreError, VerifyError, challenge_key,
@@ -57,6 +59,47 @@ pub(crate) async fn begin(
     let pending = PendingSettlement::new(entry, all, data);
     charge.inner().store.begin_settlement(&pending).await?;
     Ok(())
+}
+
+/// How a broadcast that returned no receipt ended.
+pub(crate) enum Broadcasted {
+    /// The node does not know the transaction: it refused it, and nothing will settle.
+    Refused(RpcError),
+    /// The node knows the transaction (or cannot be asked) but it is not mined yet: it may
+    /// still settle.
+    Unknown(RpcError),
+}
+
+/// How often a transaction the node knows is looked for in a block.
+const RECEIPT_POLL: Duration = Duration::from_millis(250);
+
+/// Broadcasts `raw` (whose hash is `hash`) and waits for its receipt. When the node answers
+/// with an error (it already has the transaction from another replica's recovery pass, or its
+/// own wait for the receipt ran out) but knows the transaction, the receipt is waited for by
+/// polling, up to the RPC timeout.
+pub(crate) async fn broadcast(
+    charge: &TempoCharge,
+    raw: &[u8],
+    hash: B256,
+) -> Result<TxReceipt, Broadcasted> {
+    let rpc = &charge.inner().rpc;
+    let err = match rpc.send_raw_transaction_sync(raw).await {
+        Ok(receipt) => return Ok(receipt),
+        Err(err) => err,
+    };
+    match rpc.knows_transaction(hash).await {
+        Ok(false) => return Err(Broadcasted::Refused(err)),
+        Ok(true) => {}
+        Err(_) => return Err(Broadcasted::Unknown(err)),
+    }
+    let deadline = Instant::now() + charge.inner().rpc_timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(receipt)) = rpc.receipt(hash).await {
+            return Ok(receipt);
+        }
+        tokio::time::sleep(RECEIPT_POLL).await;
+    }
+    Err(Broadcasted::Unknown(err))
 }
 
 /// Removes the pending settlement of `hash` and releases `claims` after a payment that is
@@ -149,14 +192,11 @@ async fn outcome(charge: &TempoCharge, reference: &str, data: &Data) -> Outcome 
             Err(err) => return Outcome::Open(err.to_string()),
         }
     }
-    match rpc.send_raw_transaction_sync(&raw).await {
+    match broadcast(charge, &raw, hash).await {
         Ok(receipt) => mined(&receipt, hash),
-        // The node may know the transaction by now, or refuse it for good: look again.
-        Err(RpcError::Rejected { message, .. }) => match rpc.receipt(hash).await {
-            Ok(Some(receipt)) => mined(&receipt, hash),
-            _ => Outcome::Open(message),
-        },
-        Err(err) => Outcome::Open(err.to_string()),
+        Err(Broadcasted::Refused(err) | Broadcasted::Unknown(err)) => {
+            Outcome::Open(err.to_string())
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use mpp_core::{ChargeMode, Receipt, VerifyError};
 use tempo_alloy::rpc::TempoTransactionRequest;
 
 use super::method::{TempoCharge, Verification};
-use super::settlement::{self, Broadcast};
+use super::settlement::{self, Broadcast, Broadcasted};
 use super::verify_hash::{tx_key, verify_receipt};
 use crate::envelope::SignedPayment;
 use crate::error::RpcError;
@@ -105,21 +105,14 @@ pub(crate) async fn verify(
         return Err(e);
     }
     // From here on the settlement is on record: a crash leaves it for `recover`.
-    let receipt = match charge
-        .inner()
-        .rpc
-        .send_raw_transaction_sync(&final_raw)
-        .await
-    {
+    let receipt = match settlement::broadcast(charge, &final_raw, hash).await {
         Ok(receipt) => receipt,
-        Err(e) => {
-            // A refusal settled nothing; a timeout (of the call, or the node's wait for the
-            // receipt) may still be mined: then the pending settlement stays for `recover`.
-            if let Ok(false) = charge.inner().rpc.knows_transaction(hash).await {
-                settlement::abandon(charge, &hash, &claims).await;
-            }
+        Err(Broadcasted::Refused(e)) => {
+            settlement::abandon(charge, &hash, &claims).await;
             return Err(e.into());
         }
+        // It may still be mined: the pending settlement stays for `recover`.
+        Err(Broadcasted::Unknown(e)) => return Err(e.into()),
     };
     if receipt.transaction_hash != hash {
         return Err(VerifyError::failed(
