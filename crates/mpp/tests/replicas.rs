@@ -519,26 +519,50 @@ async fn pending(store_url: &str) -> Vec<mpp::PendingSettlement> {
     store.pending_settlements().await.unwrap()
 }
 
-async fn a_broadcast_cut_short_is_finished_on_restart(store_url: &str, meanwhile: Meanwhile) {
+/// A paid request whose transaction the replica broadcast and now waits for: the node does
+/// not mine (automine is off) until the test says so.
+struct HeldBroadcast {
+    chain: TempoChain,
+    config: ReplicaConfig,
+    client: reqwest::Client,
+    replica: ReplicaProcess,
+    challenge: Challenge,
+    header: HeaderValue,
+    recipient: Address,
+    payer: FundedKey,
+    /// The recipient's and the payer's balances before.
+    before: Vec<u128>,
+    hash: B256,
+    /// The paying client's request, still waiting for its answer.
+    request: tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+}
+
+/// Starts a replica on `store_url`, stops the node's mining and sends it a paid request; returns
+/// once the store holds the pending settlement and the node knows its transaction.
+async fn hold_a_broadcast(store_url: &str) -> HeldBroadcast {
     let chain = chain().await;
-    let rpc = chain.rpc();
     let recipient = PrivateKeySigner::random().address();
     let config = replica_config(&chain, store_url, recipient);
     let client = http();
-
-    let mut first = ReplicaProcess::start(&config).await;
-    let challenge = fetch_challenge(&client, first.paid_url()).await;
+    let replica = ReplicaProcess::start(&config).await;
+    let challenge = fetch_challenge(&client, replica.paid_url()).await;
     let payer = payer(&chain).await;
     let credential = sign_payment(&chain, &payer, &challenge).await;
     let header = credential.to_header_value().unwrap();
-    let before = balances(&chain, &[recipient, payer.address()]).await;
+    let before = balances(&chain, &[recipient, payer.address()])
+        .await
+        .to_vec();
 
-    // The node stops mining: the replica broadcasts and then waits for a receipt.
+    let rpc = chain.rpc();
     rpc.call("evm_setAutomine", serde_json::json!([false]))
         .await
         .unwrap();
     let request = tokio::spawn({
-        let (client, url, header) = (client.clone(), first.paid_url().to_owned(), header.clone());
+        let (client, url, header) = (
+            client.clone(),
+            replica.paid_url().to_owned(),
+            header.clone(),
+        );
         async move { client.get(url).header(AUTHORIZATION, header).send().await }
     });
     let started = Instant::now();
@@ -557,10 +581,40 @@ async fn a_broadcast_cut_short_is_finished_on_restart(store_url: &str, meanwhile
         assert!(
             started.elapsed() < BROADCAST_WAIT,
             "the replica never broadcast: {open:?}\n{}",
-            first.log()
+            replica.log()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    HeldBroadcast {
+        chain,
+        config,
+        client,
+        replica,
+        challenge,
+        header,
+        recipient,
+        payer,
+        before,
+        hash,
+        request,
+    }
+}
+
+async fn a_broadcast_cut_short_is_finished_on_restart(store_url: &str, meanwhile: Meanwhile) {
+    let HeldBroadcast {
+        chain,
+        config,
+        client,
+        replica: mut first,
+        challenge,
+        header,
+        recipient,
+        payer,
+        before,
+        hash,
+        request,
+    } = hold_a_broadcast(store_url).await;
+    let rpc = chain.rpc();
     first.kill();
     assert!(
         request.await.unwrap().is_err(),
@@ -625,7 +679,7 @@ async fn a_broadcast_cut_short_is_finished_on_restart(store_url: &str, meanwhile
         replay.assert_refused(&VerifyError::Replayed);
     } else {
         assert!(chain.transaction_receipt(hash).await.unwrap().is_none());
-        assert_eq!(after, before, "nothing moved");
+        assert_eq!(after.to_vec(), before, "nothing moved");
         assert!(rows.is_empty(), "nothing recorded: {rows:?}");
         // The claims were released: the same credential is checked again (not refused as a
         // replay) and fails because its transaction expired.
@@ -660,4 +714,51 @@ async fn a_forgotten_broadcast_of_a_killed_replica_is_sent_again_on_postgres() {
 async fn an_expired_broadcast_of_a_killed_replica_is_released_on_redis() {
     let redis = redis().await;
     a_broadcast_cut_short_is_finished_on_restart(&redis.url(), Meanwhile::Expired).await;
+}
+
+/// Another replica's recovery pass, while the replica that broadcast still waits for the
+/// receipt: both see the transaction mined, the paying client gets its 200, and the ledger
+/// holds one row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_recovery_pass_beside_a_live_broadcast_lets_it_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("payments.db").display());
+    let held = hold_a_broadcast(&url).await;
+    let rpc = held.chain.rpc();
+
+    // A second replica starts: its recovery pass finds the settlement pending and the
+    // transaction not yet mined, and broadcasts the same bytes again.
+    let starting = tokio::spawn({
+        let config = held.config.clone();
+        async move { ReplicaProcess::start(&config).await }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    rpc.call("evm_setAutomine", serde_json::json!([true]))
+        .await
+        .unwrap();
+    rpc.call("evm_mine", serde_json::json!([])).await.unwrap();
+    let second = starting.await.unwrap();
+
+    let response = held.request.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200, "{}", held.replica.log());
+    let receipt = response.payment_receipt().unwrap().unwrap();
+    assert_eq!(receipt.reference, format!("{}", held.hash));
+    assert!(
+        second
+            .log()
+            .contains("RECOVERED recorded=1 abandoned=0 unresolved=0"),
+        "{}",
+        second.log()
+    );
+    assert_one_row(
+        &ledger(&url).await,
+        &held.challenge,
+        &receipt,
+        held.recipient,
+    );
+    assert!(pending(&url).await.is_empty());
+    let after = balances(&held.chain, &[held.recipient, held.payer.address()]).await;
+    assert_eq!(after[0], held.before[0] + PRICE, "paid once");
+    let replay = send(&held.client, second.paid_url(), held.header).await;
+    replay.assert_refused(&VerifyError::Replayed);
 }
