@@ -9,6 +9,7 @@ use alloy::providers::{DynProvider, Provider};
 use mpp_core::{ChargeMode, SharedStore};
 use tempo_alloy::TempoNetwork;
 
+use super::fee_budget::FeeBudget;
 use super::fee_payer::FeePayer;
 use super::method::{Inner, TempoCharge};
 use crate::constants::{MAINNET_RPC_URL, TIP20_DECIMALS, default_rpc_url};
@@ -210,6 +211,7 @@ impl TempoChargeBuilder {
             store: self.store,
             rpc_timeout: self.rpc_timeout,
             replay_ttl: self.replay_ttl,
+            fee_budget: FeeBudget::default(),
         })))
     }
 }

@@ -12,6 +12,7 @@ use mpp_core::{
 use serde_json::{Map, Value};
 
 use super::config::TempoChargeBuilder;
+use super::fee_budget::FeeBudget;
 use super::fee_payer::{FeePayer, FeePayerKind};
 use super::{settlement, verify_hash, verify_proof, verify_transaction};
 use crate::constants::{INTENT, METHOD, PATH_USD, default_currency};
@@ -61,6 +62,8 @@ pub(crate) struct Inner {
     pub(crate) store: SharedStore,
     pub(crate) rpc_timeout: Duration,
     pub(crate) replay_ttl: Duration,
+    /// Fees the local sponsor has promised to transactions in flight.
+    pub(crate) fee_budget: FeeBudget,
 }
 
 impl std::fmt::Debug for TempoCharge {

@@ -3,6 +3,7 @@
 
 mod config;
 mod cosign;
+mod fee_budget;
 mod fee_payer;
 mod method;
 mod settlement;

@@ -7,6 +7,7 @@ use alloy::primitives::{Address, U256, keccak256};
 use mpp_core::{ChargeMode, Receipt, VerifyError};
 use tempo_alloy::rpc::TempoTransactionRequest;
 
+use super::fee_budget::FeeHold;
 use super::method::{TempoCharge, Verification};
 use super::settlement::{self, Broadcast, Broadcasted};
 use super::verify_hash::{tx_key, verify_receipt};
@@ -78,10 +79,12 @@ pub(crate) async fn verify(
     let prepared = match simulate(&charge.inner().rpc, &payment, request.currency, total).await {
         Err(e) => Err(e),
         Ok(()) if sponsored => sponsor(charge, v, &payment).await,
-        Ok(()) => Ok(payment.encoded_2718()),
+        Ok(()) => Ok((payment.encoded_2718(), None)),
     };
-    let final_raw = match prepared {
-        Ok(bytes) => bytes,
+    // A sponsored transaction holds its maximum fee against the sponsor's balance until this
+    // verification ends, so concurrent ones never promise more than the sponsor holds.
+    let (final_raw, _fee_hold) = match prepared {
+        Ok(prepared) => prepared,
         Err(e) => {
             charge.release(&signed_key).await;
             return Err(e);
@@ -168,47 +171,50 @@ async fn simulate(
     }
 }
 
-/// Co-signs locally, or through the remote co-signer the request names.
+/// Co-signs locally (holding the maximum fee against the sponsor's balance), or through the
+/// remote co-signer the request names.
 async fn sponsor(
     charge: &TempoCharge,
     v: &Verification<'_>,
     payment: &SignedPayment,
-) -> Result<Vec<u8>, VerifyError> {
+) -> Result<(Vec<u8>, Option<FeeHold>), VerifyError> {
     if let Some(url) = &v.request.fee_payer_url {
         let cosigner = Rpc::from_url(url, charge.inner().rpc_timeout)?;
         let bytes = cosigner
             .sign_raw_transaction(&payment.encoded_envelope())
             .await?;
-        return check_cosigned(&bytes, payment);
+        return Ok((check_cosigned(&bytes, payment)?, None));
     }
     let signer = charge
         .local_fee_payer()
         .ok_or_else(|| VerifyError::failed("no fee payer is configured"))?;
     let fee_token = charge.fee_token_for(v.request.currency);
     charge.inner().policy.check_fee_token(fee_token)?;
-    check_sponsor_balance(&charge.inner().rpc, signer.address(), fee_token, payment).await?;
-    payment
+    let hold = hold_sponsor_fee(charge, signer.address(), fee_token, payment).await?;
+    let bytes = payment
         .cosign(signer, fee_token)
         .await
-        .map_err(|e| VerifyError::other(format!("the fee payer could not sign: {e}")))
+        .map_err(|e| VerifyError::other(format!("the fee payer could not sign: {e}")))?;
+    Ok((bytes, Some(hold)))
 }
 
-/// Refuses to sponsor when the fee payer cannot cover the transaction's maximum fee.
-async fn check_sponsor_balance(
-    rpc: &Rpc,
+/// Refuses to sponsor when the fee payer's balance cannot cover the transaction's maximum fee
+/// on top of the fees held for the transactions it is sponsoring now; otherwise holds it.
+async fn hold_sponsor_fee(
+    charge: &TempoCharge,
     sponsor: Address,
     fee_token: Address,
     payment: &SignedPayment,
-) -> Result<(), VerifyError> {
+) -> Result<FeeHold, VerifyError> {
     // gas · max fee is in 18-decimal units; TIP-20 fee tokens have 6.
     let max_fee = U256::from(payment.tx.gas_limit) * U256::from(payment.tx.max_fee_per_gas)
         / U256::from(1_000_000_000_000u64);
-    match rpc.balance_of(fee_token, sponsor).await? {
-        Some(balance) if balance >= max_fee => Ok(()),
-        _ => Err(VerifyError::other(
-            "the fee payer's balance cannot cover the transaction fee",
-        )),
-    }
+    let balance = charge.inner().rpc.balance_of(fee_token, sponsor).await?;
+    balance
+        .and_then(|balance| charge.inner().fee_budget.hold(fee_token, balance, max_fee))
+        .ok_or_else(|| {
+            VerifyError::other("the fee payer's balance cannot cover the transaction fee")
+        })
 }
 
 /// The co-signer must return the client's transaction, fee token and fee-payer signature added.
