@@ -61,6 +61,20 @@ struct RacyStore {
     keeps_pending: bool,
 }
 
+impl RacyStore {
+    /// An empty store broken the same way.
+    fn fresh(&self) -> Self {
+        Self {
+            sticky: self.sticky,
+            reversed: self.reversed,
+            racy: self.racy,
+            duplicates: self.duplicates,
+            keeps_pending: self.keeps_pending,
+            ..Self::default()
+        }
+    }
+}
+
 impl ReplayStore for RacyStore {
     async fn claim(&self, key: &str, expires_at: SystemTime) -> Result<Claim, StoreError> {
         let now = SystemTime::now();
@@ -129,6 +143,11 @@ impl ReplayStore for RacyStore {
     }
 }
 
+/// How the suite fails a store that behaves like `broken` (each check gets a fresh copy).
+async fn caught(broken: RacyStore) -> mpp_store::contract::Failure {
+    run(|| async { broken.fresh() }).await.unwrap_err()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_suite_itself_accepts_a_correct_store() {
     run(|| async { RacyStore::default() }).await.unwrap();
@@ -136,14 +155,11 @@ async fn the_suite_itself_accepts_a_correct_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_check_then_set_claim_is_caught() {
-    let failure = run(|| async {
-        RacyStore {
-            racy: true,
-            ..RacyStore::default()
-        }
+    let failure = caught(RacyStore {
+        racy: true,
+        ..RacyStore::default()
     })
-    .await
-    .unwrap_err();
+    .await;
     assert_eq!(
         failure.check(),
         "concurrent_claims_have_one_winner",
@@ -154,27 +170,21 @@ async fn a_check_then_set_claim_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn claims_that_never_expire_are_caught() {
-    let failure = run(|| async {
-        RacyStore {
-            sticky: true,
-            ..RacyStore::default()
-        }
+    let failure = caught(RacyStore {
+        sticky: true,
+        ..RacyStore::default()
     })
-    .await
-    .unwrap_err();
+    .await;
     assert_eq!(failure.check(), "claims_expire", "{failure}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_ledger_out_of_order_is_caught() {
-    let failure = run(|| async {
-        RacyStore {
-            reversed: true,
-            ..RacyStore::default()
-        }
+    let failure = caught(RacyStore {
+        reversed: true,
+        ..RacyStore::default()
     })
-    .await
-    .unwrap_err();
+    .await;
     assert_eq!(
         failure.check(),
         "ledger_keeps_every_entry_in_order",
@@ -184,14 +194,11 @@ async fn a_ledger_out_of_order_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_record_that_leaves_the_pending_settlement_is_caught() {
-    let failure = run(|| async {
-        RacyStore {
-            keeps_pending: true,
-            ..RacyStore::default()
-        }
+    let failure = caught(RacyStore {
+        keeps_pending: true,
+        ..RacyStore::default()
     })
-    .await
-    .unwrap_err();
+    .await;
     assert_eq!(
         failure.check(),
         "record_ends_only_its_pending_settlement",
@@ -201,14 +208,11 @@ async fn a_record_that_leaves_the_pending_settlement_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_ledger_that_records_a_settlement_twice_is_caught() {
-    let failure = run(|| async {
-        RacyStore {
-            duplicates: true,
-            ..RacyStore::default()
-        }
+    let failure = caught(RacyStore {
+        duplicates: true,
+        ..RacyStore::default()
     })
-    .await
-    .unwrap_err();
+    .await;
     assert_eq!(
         failure.check(),
         "record_ends_only_its_pending_settlement",

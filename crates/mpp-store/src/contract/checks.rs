@@ -171,27 +171,10 @@ impl Tester {
         expected: &[LedgerEntry],
     ) -> Result<(), Failure> {
         let got = self.ok(store.ledger(query).await)?;
-        if got == expected {
-            return Ok(());
-        }
-        let ids = |entries: &[LedgerEntry]| {
-            entries
-                .iter()
-                .map(|e| e.challenge_id.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let detail = if got.len() == expected.len() && ids(&got) == ids(expected) {
-            "entries in the right order, but their fields changed on the way through the store"
-                .to_owned()
-        } else {
-            format!(
-                "ledger({query:?}) listed [{}], expected [{}]",
-                ids(&got),
-                ids(expected)
-            )
-        };
-        Err(self.fail(detail))
+        let listing = format!("ledger({query:?})");
+        self.expect_listing(&listing, "entries", &got, expected, |e| {
+            e.challenge_id.clone()
+        })
     }
 
     async fn expect_pending<S: ReplayStore>(
@@ -200,24 +183,37 @@ impl Tester {
         expected: &[PendingSettlement],
     ) -> Result<(), Failure> {
         let got = self.ok(store.pending_settlements().await)?;
+        self.expect_listing(
+            "pending_settlements()",
+            "pending settlements",
+            &got,
+            expected,
+            |p| format!("{}/{}", p.entry.method, p.entry.challenge_id),
+        )
+    }
+
+    /// `got` must equal `expected`; a failure names the items by `id`, and says whether only
+    /// their fields changed.
+    fn expect_listing<T: PartialEq>(
+        self,
+        listing: &str,
+        items: &str,
+        got: &[T],
+        expected: &[T],
+        id: impl Fn(&T) -> String,
+    ) -> Result<(), Failure> {
         if got == expected {
             return Ok(());
         }
-        let ids = |pending: &[PendingSettlement]| {
-            pending
-                .iter()
-                .map(|p| format!("{}/{}", p.entry.method, p.entry.challenge_id))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let detail = if got.len() == expected.len() && ids(&got) == ids(expected) {
-            "pending settlements in the right order, but their fields changed on the way through \
-             the store"
-                .to_owned()
+        let ids = |list: &[T]| list.iter().map(&id).collect::<Vec<_>>().join(", ");
+        let detail = if got.len() == expected.len() && ids(got) == ids(expected) {
+            format!(
+                "{items} in the right order, but their fields changed on the way through the store"
+            )
         } else {
             format!(
-                "pending_settlements() listed [{}], expected [{}]",
-                ids(&got),
+                "{listing} listed [{}], expected [{}]",
+                ids(got),
                 ids(expected)
             )
         };

@@ -16,6 +16,7 @@ pub use options::PostgresOptions;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use mpp_core::{Claim, LedgerEntry, LedgerQuery, PendingSettlement, ReplayStore, StoreError};
 use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
 
 use crate::OpenError;
 use crate::ledger_row::{COLUMNS, Row, sql_limit};
@@ -200,22 +201,24 @@ impl PostgresStore {
     /// Deletes every expired claim and returns how many went. Claims call this now and then by
     /// themselves; call it from a timer to keep the table small under low traffic.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
-        self.bounded("purge_expired", async {
-            let client = self.client().await?;
-            let statement = client
-                .prepare_cached(&self.inner.sql.purge)
-                .await
-                .map_err(pg_error)?;
-            client
-                .execute(&statement, &[&SystemTime::now()])
-                .await
-                .map_err(pg_error)
-        })
+        let now = SystemTime::now();
+        self.bounded(
+            "purge_expired",
+            self.execute(&self.inner.sql.purge, &[&now]),
+        )
         .await
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
         self.inner.pool.get().await.map_err(pool_error)
+    }
+
+    /// Runs one prepared (and cached) statement on a pooled connection; returns the rows it
+    /// changed.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+        client.execute(&statement, params).await.map_err(pg_error)
     }
 
     /// Runs one operation within the operation timeout, logging its failure.
@@ -336,19 +339,9 @@ impl ReplayStore for PostgresStore {
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        self.bounded("release", async {
-            let client = self.client().await?;
-            let statement = client
-                .prepare_cached(&self.inner.sql.release)
-                .await
-                .map_err(pg_error)?;
-            client
-                .execute(&statement, &[&key])
-                .await
-                .map(drop)
-                .map_err(pg_error)
-        })
-        .await
+        self.bounded("release", self.execute(&self.inner.sql.release, &[&key]))
+            .await
+            .map(drop)
     }
 
     async fn record(&self, entry: LedgerEntry) -> Result<(), StoreError> {
@@ -362,35 +355,22 @@ impl ReplayStore for PostgresStore {
     async fn begin_settlement(&self, pending: &PendingSettlement) -> Result<(), StoreError> {
         self.bounded("begin_settlement", async {
             let json = pending::to_json(pending)?;
-            let client = self.client().await?;
-            let statement = client
-                .prepare_cached(&self.inner.sql.begin)
-                .await
-                .map_err(pg_error)?;
             let e = &pending.entry;
-            client
-                .execute(&statement, &[&e.method, &e.reference, &json])
+            self.execute(&self.inner.sql.begin, &[&e.method, &e.reference, &json])
                 .await
-                .map(drop)
-                .map_err(pg_error)
         })
         .await
+        .map(drop)
     }
 
     async fn abandon_settlement(&self, method: &str, reference: &str) -> Result<(), StoreError> {
-        self.bounded("abandon_settlement", async {
-            let client = self.client().await?;
-            let statement = client
-                .prepare_cached(&self.inner.sql.end_pending)
-                .await
-                .map_err(pg_error)?;
-            client
-                .execute(&statement, &[&method, &reference])
-                .await
-                .map(drop)
-                .map_err(pg_error)
-        })
+        let sql = &self.inner.sql.end_pending;
+        self.bounded(
+            "abandon_settlement",
+            self.execute(sql, &[&method, &reference]),
+        )
         .await
+        .map(drop)
     }
 
     async fn pending_settlements(&self) -> Result<Vec<PendingSettlement>, StoreError> {
