@@ -1,9 +1,8 @@
-//! Runs every scenario of every shared conformance vector file through the built adapter, as
+//! Runs every scenario of every conformance vector file through the built adapter, as
 //! the suite's runner does (CONTRACT.md in the conformance folder), and checks that the adapter
 //! declares exactly the operations it answers.
 //!
-//! The conformance folder is `$MPP_CONFORMANCE_DIR`, else `shared/conformance` beside the
-//! workspace. Run with `--nocapture` to see the tally.
+//! The conformance folder is `$MPP_CONFORMANCE_DIR`, else the vendored copy in `suite/`. Run with `--nocapture` to see the tally.
 
 #[path = "vectors/adapter.rs"]
 mod adapter;

@@ -11,12 +11,12 @@ use serde_json::Value;
 /// `operations.json`).
 const DIR_VAR: &str = "MPP_CONFORMANCE_DIR";
 
-/// The conformance folder: `$MPP_CONFORMANCE_DIR`, else `shared/conformance` beside the
-/// workspace.
+/// The conformance folder: `$MPP_CONFORMANCE_DIR`, else the copy vendored in this crate
+/// (`suite/`, see its README for the provenance).
 pub(crate) fn locate() -> PathBuf {
     let dir = match std::env::var_os(DIR_VAR) {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("suite"),
     };
     assert!(
         dir.join("vectors").is_dir(),
