@@ -1,7 +1,5 @@
 //! [`SharedStore`]: any store behind one cloneable, type-erased handle.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -9,7 +7,7 @@ use super::{
     Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, ReplayStore, StoreError,
 };
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::BoxFuture;
 
 trait ErasedStore: Send + Sync {
     fn claim<'a>(
