@@ -48,16 +48,32 @@ sol! {
             uint128 deposit;
             uint128 settled;
         }
-        function open(address payee, address token, uint128 deposit, bytes32 salt, address authorizedSigner) external returns (bytes32 channelId);
-        function settle(bytes32 channelId, uint128 cumulativeAmount, bytes calldata signature) external;
+        function open(
+            address payee, address token, uint128 deposit, bytes32 salt, address authorizedSigner
+        ) external returns (bytes32 channelId);
+        function settle(bytes32 channelId, uint128 cumulativeAmount, bytes calldata signature)
+            external;
         function topUp(bytes32 channelId, uint256 additionalDeposit) external;
-        function close(bytes32 channelId, uint128 cumulativeAmount, bytes calldata signature) external;
+        function close(bytes32 channelId, uint128 cumulativeAmount, bytes calldata signature)
+            external;
         function getChannel(bytes32 channelId) external view returns (Channel memory);
         function domainSeparator() external view returns (bytes32);
-        event ChannelOpened(bytes32 indexed channelId, address indexed payer, address indexed payee, address token, address authorizedSigner, bytes32 salt, uint256 deposit);
-        event Settled(bytes32 indexed channelId, address indexed payer, address indexed payee, uint256 cumulativeAmount, uint256 deltaPaid, uint256 newSettled);
-        event TopUp(bytes32 indexed channelId, address indexed payer, address indexed payee, uint256 additionalDeposit, uint256 newDeposit);
-        event ChannelClosed(bytes32 indexed channelId, address indexed payer, address indexed payee, uint256 settledToPayee, uint256 refundedToPayer);
+        event ChannelOpened(
+            bytes32 indexed channelId, address indexed payer, address indexed payee,
+            address token, address authorizedSigner, bytes32 salt, uint256 deposit
+        );
+        event Settled(
+            bytes32 indexed channelId, address indexed payer, address indexed payee,
+            uint256 cumulativeAmount, uint256 deltaPaid, uint256 newSettled
+        );
+        event TopUp(
+            bytes32 indexed channelId, address indexed payer, address indexed payee,
+            uint256 additionalDeposit, uint256 newDeposit
+        );
+        event ChannelClosed(
+            bytes32 indexed channelId, address indexed payer, address indexed payee,
+            uint256 settledToPayee, uint256 refundedToPayer
+        );
     }
 
     /// PROTOCOL.md §6.3, the reserve ("v2").

@@ -1,7 +1,7 @@
 //! The official TypeScript SDK's fixtures (`testing/interop/mppx`: `server.mjs`, `client.mjs`,
 //! `cli.sh`, and for sessions `session-server.mjs`, `session-client.mjs`): starts them with their
-//! environment, reads their stdout protocol and stops them by PID. A missing Node.js or npm package fails the test with a message naming
-//! `scripts/setup`; nothing is skipped.
+//! environment, reads their stdout protocol and stops them by PID. A missing Node.js or npm
+//! package fails the test with a message naming `scripts/setup`; nothing is skipped.
 
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
