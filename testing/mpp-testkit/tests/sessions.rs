@@ -96,7 +96,7 @@ mod legacy {
 /// Enough for any channel transaction here (an open on the reserve uses about 0.8M, on the
 /// legacy escrow about 1.6M; new state is dear at T4).
 const GAS_LIMIT: u64 = 2_500_000;
-/// Above the 17.5 gwei base fee of T4.
+/// Above anvil's base fee at T4 (20 gwei at most).
 const MAX_FEE_PER_GAS: u128 = 40_000_000_000;
 const PRIORITY_FEE_PER_GAS: u128 = 1_000_000_000;
 /// What each party holds in AlphaUSD for its fees.

@@ -26,8 +26,8 @@ const ESCROW_DEPLOY_GAS: u64 = 0x100_0000;
 /// Gas per approval in a payer's set-up transaction, a generous bound (the sponsor pays only
 /// what is used).
 const APPROVAL_GAS: u64 = 600_000;
-/// The fee cap of set-up transactions: far above anvil's base fee (10 gwei at T0, 17.5 gwei at
-/// T4); dev account 0 pays only the base fee plus the tip.
+/// The fee cap of set-up transactions: far above anvil's base fee (10 gwei at T0, at most 20
+/// gwei at T4); dev account 0 pays only the base fee plus the tip.
 const SETUP_MAX_FEE_PER_GAS: u128 = 100_000_000_000;
 const SETUP_PRIORITY_FEE_PER_GAS: u128 = 1_000_000_000;
 /// Bounds each step of a channel open in the relay (forward, wait until mined).
