@@ -47,10 +47,12 @@ pub use request::{TempoChargeRequest, TempoSplit};
 #[cfg(any(feature = "server", feature = "client"))]
 pub use rpc::DEFAULT_RPC_TIMEOUT;
 pub use session::{
-    ChannelDescriptor, ChannelTerms, Escrow, MAINNET_STREAM_CHANNEL, MAX_SESSION_TRANSACTION_LEN,
-    MAX_VOUCHER_SIGNATURE_LEN, MODERATO_STREAM_CHANNEL, NeedVoucher, OpenPayload, SESSION_INTENT,
-    SessionAction, SessionPayload, SessionProtocol, SessionReceipt, TIP20_CHANNEL_RESERVE,
-    TempoSessionRequest, TopUpPayload, Voucher, VoucherPayload, VoucherSignature,
+    ChannelDescriptor, ChannelEvent, ChannelState, ChannelTerms, Escrow, ITIP20ChannelReserve,
+    ITempoStreamChannel, MAINNET_STREAM_CHANNEL, MAX_SESSION_TRANSACTION_LEN,
+    MAX_VOUCHER_SIGNATURE_LEN, MODERATO_STREAM_CHANNEL, NeedVoucher, OpenCall, OpenPayload,
+    OpenTransaction, SESSION_INTENT, SessionAction, SessionPayload, SessionProtocol,
+    SessionReceipt, TIP20_CHANNEL_RESERVE, TempoSessionRequest, TopUpCall, TopUpPayload,
+    TopUpTransaction, Voucher, VoucherPayload, VoucherSignature, expiring_nonce_hash,
 };
 pub use transfer::{
     ExpectedTransfer, MemoRule, ObservedTransfer, ReceiptLog, TxReceipt, decode_transfer_call,
