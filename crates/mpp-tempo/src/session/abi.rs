@@ -693,7 +693,7 @@ fn decode_v2_event(log: &ReceiptLog) -> Option<ChannelEvent> {
 
 #[cfg(test)]
 mod tests {
-    use alloy::primitives::{LogData, address, hex};
+    use alloy::primitives::{LogData, address, b256, hex};
     use alloy::signers::local::PrivateKeySigner;
 
     use super::*;
@@ -965,6 +965,121 @@ mod tests {
             legacy()
                 .channel_events(&[log(MODERATO_STREAM_CHANNEL, closed.encode_log_data())])
                 .is_empty()
+        );
+    }
+
+    fn hex_log(address: Address, topics: &[&str], data: &str) -> ReceiptLog {
+        serde_json::from_value(serde_json::json!({
+            "address": address, "topics": topics, "data": data,
+        }))
+        .unwrap()
+    }
+
+    /// Answers of the real contracts on a local Tempo anvil 1.7.1 (`--hardfork t4`), captured
+    /// once with a small script: the legacy escrow deployed from its creation bytecode (the SDKs'
+    /// test fixture) at 0x5fbd…0aa3, and the reference TIP-1034 reserve installed at the
+    /// precompile address with its nonce-hash slot set to 0x44…44. Dev account 0 opened a channel
+    /// of 1000000 pathUSD to dev account 1 with salt 0x22…22 in each (v1 without an authorized
+    /// signer, then a close request; v2 with account 0 as signer); `getVoucherDigest` was asked
+    /// for 1234567 (v1) and 50 (v2).
+    #[test]
+    fn real_contract_answers() {
+        let payer = address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+        let payee = address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+        let salt = B256::repeat_byte(0x22);
+
+        let v1 = Escrow::new(
+            address!("0x5fbdb2315678afecb367f032d93f642f64180aa3"),
+            31337,
+        );
+        let d1 = ChannelDescriptor::legacy(payer, payee, TOKEN, salt, Address::ZERO);
+        let id1 = d1.channel_id(&v1);
+        assert_eq!(
+            id1,
+            b256!("0x128d9692293bba39c070e5e01a75ec005c0901306f07312ddf7aa106dabe27dd")
+        );
+        let opened = hex_log(
+            v1.address(),
+            &[
+                "0xcd6e60364f8ee4c2b0d62afc07a1fb04fd267ce94693f93f8f85daaa099b5c94",
+                "0x128d9692293bba39c070e5e01a75ec005c0901306f07312ddf7aa106dabe27dd",
+                "0x000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+                "0x00000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8",
+            ],
+            "0x00000000000000000000000020c00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000222222222222222222222222222222222222222222222222222222222222222200000000000000000000000000000000000000000000000000000000000f4240",
+        );
+        assert_eq!(
+            v1.channel_events(&[opened]),
+            vec![ChannelEvent::Opened {
+                channel_id: id1,
+                descriptor: d1,
+                deposit: Amount::new(1_000_000)
+            }]
+        );
+        let state = v1
+            .decode_channel_state(&hex!(
+                "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000006b14db4c000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb9226600000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c800000000000000000000000020c0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000f42400000000000000000000000000000000000000000000000000000000000000000"
+            ))
+            .unwrap();
+        assert_eq!(
+            state,
+            ChannelState {
+                deposit: Amount::new(1_000_000),
+                settled: Amount::ZERO,
+                close_requested_at: 1_796_528_972,
+                finalized: false
+            }
+        );
+        assert_eq!(
+            Voucher::new(id1, Amount::new(1_234_567))
+                .digest(&v1)
+                .unwrap(),
+            b256!("0xf7f8b1bdf72fa24aa849b94aead1cd10a11d5cb28b3cfdba49506a337f2e8a47")
+        );
+
+        let v2 = Escrow::new(TIP20_CHANNEL_RESERVE, 31337);
+        let d2 = ChannelDescriptor {
+            payer,
+            payee,
+            operator: Address::ZERO,
+            token: TOKEN,
+            salt,
+            authorized_signer: payer,
+            expiring_nonce_hash: B256::repeat_byte(0x44),
+        };
+        let id2 = d2.channel_id(&v2);
+        assert_eq!(
+            id2,
+            b256!("0x9ff89e8843c817d4517c48aaa06110df42938495678a40bfdb3a042cb871753a")
+        );
+        let opened = hex_log(
+            TIP20_CHANNEL_RESERVE,
+            &[
+                "0xdebaba36f0e9c7978f536fed432d9360b1f9646d7ca88531c34c3eae43f154a7",
+                "0x9ff89e8843c817d4517c48aaa06110df42938495678a40bfdb3a042cb871753a",
+                "0x000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+                "0x00000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8",
+            ],
+            "0x000000000000000000000000000000000000000000000000000000000000000000000000000000000000000020c0000000000000000000000000000000000000000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb922662222222222222222222222222222222222222222222222222222222222222222444444444444444444444444444444444444444444444444444444444444444400000000000000000000000000000000000000000000000000000000000f4240",
+        );
+        assert_eq!(
+            v2.channel_events(&[opened]),
+            vec![ChannelEvent::Opened {
+                channel_id: id2,
+                descriptor: d2,
+                deposit: Amount::new(1_000_000)
+            }]
+        );
+        let state = v2
+            .decode_channel_state(&hex!(
+                "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000f42400000000000000000000000000000000000000000000000000000000000000000"
+            ))
+            .unwrap();
+        assert_eq!(state.deposit, Amount::new(1_000_000));
+        assert!(state.is_open() && !state.close_requested());
+        assert_eq!(
+            Voucher::new(id2, Amount::new(50)).digest(&v2).unwrap(),
+            b256!("0xcd40d3a8a1358347c9fa55cbadd84b5a92cd3d9eb0b9e30ea28e83b3f58485a8")
         );
     }
 }
