@@ -381,11 +381,7 @@ impl ChallengeBuilder {
 
     /// Sets `opaque` to the JCS encoding of a map of strings.
     pub fn opaque(mut self, meta: &BTreeMap<String, String>) -> Self {
-        let value: serde_json::Map<String, serde_json::Value> = meta
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        self.challenge.opaque = Some(base64url::encode(jcs::object_to_string(&value)));
+        self.challenge.opaque = Some(base64url::encode(jcs::strings_to_string(meta)));
         self
     }
 

@@ -1,6 +1,6 @@
 //! A JSON object carried as base64url of its canonical form: the `request` parameter.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -29,7 +29,8 @@ use crate::{base64url, jcs, json};
 #[derive(Clone)]
 pub struct EncodedJson {
     wire: String,
-    value: OnceLock<Map<String, Value>>,
+    /// Shared, so that a clone (a challenge's echo, a route's offer) copies only the text.
+    value: OnceLock<Arc<Map<String, Value>>>,
 }
 
 impl EncodedJson {
@@ -46,7 +47,7 @@ impl EncodedJson {
         let wire = base64url::encode(jcs::object_to_string(&value));
         Self {
             wire,
-            value: OnceLock::from(value),
+            value: OnceLock::from(Arc::new(value)),
         }
     }
 
@@ -81,10 +82,12 @@ impl EncodedJson {
     pub fn json(&self) -> &Map<String, Value> {
         self.value.get_or_init(|| {
             // The text was checked to be a JSON object when it was read, so this decodes.
-            base64url::decode(&self.wire)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                .unwrap_or_default()
+            Arc::new(
+                base64url::decode(&self.wire)
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                    .unwrap_or_default(),
+            )
         })
     }
 

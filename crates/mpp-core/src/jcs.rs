@@ -4,6 +4,7 @@
 //! and numbers are written the way ECMAScript's `Number.prototype.toString` writes them.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
@@ -52,37 +53,52 @@ fn write_value(out: &mut String, value: &Value) {
 }
 
 fn write_object(out: &mut String, map: &Map<String, Value>) {
-    // A map without serde_json's `preserve_order` iterates in code-point order, which is
-    // UTF-16 order for every key a protocol uses: sort only when the order differs.
-    let mut keys = map.keys();
-    let in_order = match keys.next() {
+    write_members(out, map.iter(), write_value);
+}
+
+/// Serialises an object whose values are all strings (an `opaque` parameter) canonically.
+pub(crate) fn strings_to_string(map: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(INITIAL_CAPACITY);
+    write_members(&mut out, map.iter(), |out, value| write_string(out, value));
+    out
+}
+
+/// Writes `{"name":value,…}` with the members in UTF-16 order of their names.
+fn write_members<'a, V: 'a>(
+    out: &mut String,
+    members: impl Iterator<Item = (&'a String, V)> + Clone,
+    write: impl Fn(&mut String, V),
+) {
+    // A sorted map iterates in code-point order, which is UTF-16 order for every name below
+    // U+E000 (every name a protocol uses): sort only when the order differs.
+    let mut names = members.clone().map(|(name, _)| name);
+    let in_order = match names.next() {
         None => true,
-        Some(first) => keys
-            .try_fold(first, |previous, key| {
-                (utf16_cmp(previous, key) == Ordering::Less).then_some(key)
+        Some(first) => names
+            .try_fold(first, |previous, name| {
+                (utf16_cmp(previous, name) == Ordering::Less).then_some(name)
             })
             .is_some(),
     };
     out.push('{');
+    let mut write_all = |members: &mut dyn Iterator<Item = (&'a String, V)>| {
+        for (i, (name, value)) in members.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_string(out, name);
+            out.push(':');
+            write(out, value);
+        }
+    };
     if in_order {
-        write_members(out, map.iter());
+        write_all(&mut members.into_iter());
     } else {
-        let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-        entries.sort_by(|(a, _), (b, _)| utf16_cmp(a, b));
-        write_members(out, entries.into_iter());
+        let mut sorted: Vec<(&String, V)> = members.collect();
+        sorted.sort_by(|(a, _), (b, _)| utf16_cmp(a, b));
+        write_all(&mut sorted.into_iter());
     }
     out.push('}');
-}
-
-fn write_members<'a>(out: &mut String, members: impl Iterator<Item = (&'a String, &'a Value)>) {
-    for (i, (key, value)) in members.enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_string(out, key);
-        out.push(':');
-        write_value(out, value);
-    }
 }
 
 /// Orders strings by their UTF-16 code units, as RFC 8785 sorts member names.
