@@ -10,6 +10,7 @@ use mpp_core::{
 
 use crate::events::{Event, Hook};
 use crate::method::DynMethod;
+use crate::priced::Priced;
 
 /// The environment variable read for the realm when none is configured.
 pub const REALM_ENV: &str = "MPP_REALM";
@@ -51,6 +52,8 @@ pub(crate) struct Inner {
     pub(crate) challenge_ttl: Duration,
     pub(crate) body_limit: usize,
     pub(crate) hooks: Vec<Hook>,
+    /// The request objects of recent prices.
+    pub(crate) priced: Priced,
 }
 
 impl Mpp {
@@ -274,6 +277,7 @@ impl MppBuilder {
                 challenge_ttl: self.challenge_ttl,
                 body_limit: self.body_limit,
                 hooks: self.hooks,
+                priced: Priced::default(),
             }),
         })
     }
