@@ -1,5 +1,6 @@
 //! Serves one of the two routers of `mpp_benches::routers` on loopback, for the load test
-//! (`loadtest.sh`): `ours` (`mpp-server` with `mpp-tempo`) or `reference` (crate `mpp` 0.18.2).
+//! (`loadtest.sh`): `ours` (`mpp-server` with `mpp-tempo`), `reference` (crate `mpp` 0.18.2),
+//! or `free` (the same route without a payment gate, for what serving alone costs).
 //!
 //! ```text
 //! cargo run --release --example server -- ours 127.0.0.1:38401
@@ -20,7 +21,10 @@ async fn main() -> Result<(), Error> {
     let app = match which.as_str() {
         "ours" => routers::ours().await?,
         "reference" => routers::reference()?,
-        other => return Err(format!("unknown server `{other}`: use ours or reference").into()),
+        "free" => routers::free(),
+        other => {
+            return Err(format!("unknown server `{other}`: use ours, reference or free").into());
+        }
     };
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("{which} listening on http://{}", listener.local_addr()?);

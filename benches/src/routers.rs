@@ -42,6 +42,11 @@ pub async fn ours() -> Result<Router, Error> {
         .layer(RequirePaymentLayer::new(mpp, params)))
 }
 
+/// The same route without a payment gate: what serving a request costs on its own.
+pub fn free() -> Router {
+    Router::new().route("/resource", get(|| async { "ok" }))
+}
+
 /// The reference's per-route price.
 struct Price;
 
