@@ -30,10 +30,17 @@ impl Exchange<'_> {
                 "the session request has no amount in base units",
             ))
         })?;
-        let receipt = metering
+        let mut receipt = metering
             .charge(&channel, price, &credential.challenge.id)
             .await
             .map_err(refuse)?;
+        // What only the verification knew (the open's transaction hash) stays in the receipt.
+        for (key, value) in &payment.receipt().extra {
+            receipt
+                .extra
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
         Payment::session(credential.clone(), receipt, &channel)
             .map(ChargeOutcome::Paid)
             .map_err(|e| refuse(VerifyError::other(e)))
