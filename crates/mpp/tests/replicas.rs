@@ -220,6 +220,7 @@ fn replica_config(chain: &TempoChain, store_url: &str, recipient: Address) -> Re
         rpc_url: chain.rpc_url().to_owned(),
         recipient,
         price: PRICE_TEXT.to_owned(),
+        session: None,
     }
 }
 

@@ -27,6 +27,10 @@ const RPC_ENV: &str = "MPP_FACADE_TEST_RPC";
 const RECIPIENT_ENV: &str = "MPP_FACADE_TEST_RECIPIENT";
 /// What `GET /paid` costs, in pathUSD.
 const PRICE_ENV: &str = "MPP_FACADE_TEST_PRICE";
+/// With a session: the payee's key (hex), which settles and closes.
+const SESSION_PAYEE_ENV: &str = "MPP_FACADE_TEST_SESSION_PAYEE";
+/// With a session: the escrow's address.
+const SESSION_ESCROW_ENV: &str = "MPP_FACADE_TEST_SESSION_ESCROW";
 
 /// The test that, in a replica, serves instead of testing.
 pub(crate) const REPLICA_TEST: &str = "replica_process";
@@ -45,6 +49,10 @@ pub(crate) struct ReplicaConfig {
     pub(crate) recipient: Address,
     /// The price of `GET /paid`, in pathUSD (`"0.30"`).
     pub(crate) price: String,
+    /// Sell `GET /paid` through sessions (`TempoSession`) instead of charges: the payee's key
+    /// (hex; the recipient must be its address) and the escrow. The payee pays its fees in
+    /// AlphaUSD.
+    pub(crate) session: Option<(String, Address)>,
 }
 
 /// The replica's side: when this process was started as a replica, opens the store, serves
@@ -61,8 +69,30 @@ pub(crate) async fn serve_if_replica() {
         .await
         .unwrap_or_else(|e| panic!("the replica cannot open its store: {e}"));
     let recipient: Address = var(RECIPIENT_ENV).parse().unwrap();
-    let method = tempo_charge_with_store(&var(RPC_ENV), recipient, store.clone()).await;
-    let mpp = handler(method, store);
+    let mpp = match std::env::var(SESSION_PAYEE_ENV) {
+        Err(_) => {
+            let method = tempo_charge_with_store(&var(RPC_ENV), recipient, store.clone()).await;
+            handler(method, store)
+        }
+        Ok(payee) => {
+            let charge = mpp::tempo::TempoCharge::builder()
+                .rpc_url(var(RPC_ENV))
+                .currency(mpp::tempo::PATH_USD)
+                .recipient(recipient)
+                .fee_token(mpp_testkit::ALPHA_USD)
+                .store(store.clone())
+                .build()
+                .await
+                .unwrap();
+            let session = charge
+                .session()
+                .payee(payee.parse().unwrap())
+                .escrow(var(SESSION_ESCROW_ENV).parse().unwrap())
+                .build()
+                .unwrap();
+            handler(session, store)
+        }
+    };
     // What an earlier replica left pending is finished before serving.
     let done = mpp.recover().await.expect("the recovery pass");
     println!(
@@ -99,6 +129,12 @@ impl ReplicaProcess {
             .env(RPC_ENV, &config.rpc_url)
             .env(RECIPIENT_ENV, config.recipient.to_string())
             .env(PRICE_ENV, &config.price)
+            .envs(config.session.iter().flat_map(|(payee, escrow)| {
+                [
+                    (SESSION_PAYEE_ENV, payee.clone()),
+                    (SESSION_ESCROW_ENV, escrow.to_string()),
+                ]
+            }))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
