@@ -1,6 +1,8 @@
 //! Several payment providers behind one, routed by method and intent.
 
-use mpp_core::{Amount, Answer, Challenge, Credential, MppError, PaymentProvider, Present, Retry};
+use mpp_core::{
+    Amount, Answer, Challenge, Credential, CreditNeed, MppError, PaymentProvider, Present, Retry,
+};
 
 use mpp_core::BoxFuture;
 
@@ -16,6 +18,12 @@ trait ErasedProvider: Send + Sync {
         challenge: &'a Challenge,
         present: &'a dyn Present,
     ) -> BoxFuture<'a, Result<Credential, MppError>>;
+    fn authorize<'a>(
+        &'a self,
+        challenge: &'a Challenge,
+        need: &'a CreditNeed,
+        present: &'a dyn Present,
+    ) -> BoxFuture<'a, Result<(), MppError>>;
     fn observe<'a>(
         &'a self,
         credential: &'a Credential,
@@ -42,6 +50,14 @@ impl<P: PaymentProvider> ErasedProvider for P {
         present: &'a dyn Present,
     ) -> BoxFuture<'a, Result<Credential, MppError>> {
         Box::pin(PaymentProvider::pay_via(self, challenge, present))
+    }
+    fn authorize<'a>(
+        &'a self,
+        challenge: &'a Challenge,
+        need: &'a CreditNeed,
+        present: &'a dyn Present,
+    ) -> BoxFuture<'a, Result<(), MppError>> {
+        Box::pin(PaymentProvider::authorize(self, challenge, need, present))
     }
     fn observe<'a>(
         &'a self,
@@ -138,6 +154,17 @@ impl PaymentProvider for MultiProvider {
     ) -> Result<Credential, MppError> {
         self.route(&challenge.method, &challenge.intent)?
             .pay_via(challenge, present)
+            .await
+    }
+
+    async fn authorize(
+        &self,
+        challenge: &Challenge,
+        need: &CreditNeed,
+        present: &dyn Present,
+    ) -> Result<(), MppError> {
+        self.route(&challenge.method, &challenge.intent)?
+            .authorize(challenge, need, present)
             .await
     }
 

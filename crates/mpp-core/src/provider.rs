@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::{Amount, Answer, Challenge, Credential, Present, Retry};
+use crate::{Amount, Answer, Challenge, Credential, CreditNeed, Present, Retry};
 
 /// Pays challenges of the methods and intents it supports.
 ///
@@ -61,6 +61,24 @@ pub trait PaymentProvider: Send + Sync {
         self.pay(challenge)
     }
 
+    /// For a metered stream whose server asks for more credit mid-stream: present (through
+    /// `present`, to the stream's resource) what makes the channel of `challenge` authorise
+    /// `need.required` in total: a voucher, after a top-up when the deposit is short. Resolves
+    /// once the server accepted it. The client checks `need` against what it received before
+    /// asking. The default refuses: one-time payments have no credit to raise.
+    fn authorize(
+        &self,
+        challenge: &Challenge,
+        need: &CreditNeed,
+        present: &dyn Present,
+    ) -> impl Future<Output = Result<(), MppError>> + Send {
+        let _ = (need, present);
+        std::future::ready(Err(MppError::Unsupported {
+            method: challenge.method.clone(),
+            intent: challenge.intent.clone(),
+        }))
+    }
+
     /// Hears the server's answer to a credential this provider made: a session provider
     /// learns what its channel holds from the receipt, or that the server no longer knows it.
     /// Returns whether the client should pay a fresh challenge and try once more. The default
@@ -98,6 +116,14 @@ impl<P: PaymentProvider> PaymentProvider for std::sync::Arc<P> {
         present: &dyn Present,
     ) -> impl Future<Output = Result<Credential, MppError>> + Send {
         (**self).pay_via(challenge, present)
+    }
+    fn authorize(
+        &self,
+        challenge: &Challenge,
+        need: &CreditNeed,
+        present: &dyn Present,
+    ) -> impl Future<Output = Result<(), MppError>> + Send {
+        (**self).authorize(challenge, need, present)
     }
     fn observe(
         &self,
