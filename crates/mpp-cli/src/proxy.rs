@@ -34,7 +34,7 @@ use axum::middleware;
 use axum::response::{IntoResponse as _, Response};
 use clap::Args;
 use mpp::ChargeParams;
-use mpp::server::{ChargeOutcome, Mpp, RequestContext};
+use mpp::server::{ChargeOutcome, DISCOVERY_PATH, Discovery, Mpp, RequestContext};
 use mpp::tempo::{MAINNET_RPC_URL, PATH_USD};
 use serde::Deserialize;
 use toml::Spanned;
@@ -61,7 +61,8 @@ pub(crate) const CONFIG_HELP: &str = r#"Configuration (TOML):
   price = "0.05"                      # in currency units
   methods = ["tempo", "redotpay"]     # optional, default ["tempo"], 402 order
 
-Other paths are forwarded free. Payment credentials are removed before the upstream sees the
+Other paths are forwarded free. GET /openapi.json is answered by the proxy: the discovery
+document listing every priced route with its price. Payment credentials are removed before the upstream sees the
 request; its answers (errors included) are streamed back unchanged. The secret comes from
 MPP_SECRET_KEY, a fee payer key from MPP_FEE_PAYER_KEY. Errors in the file name their line."#;
 
@@ -404,6 +405,10 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     output::step(&format!(
         "forwarding to {upstream} (chain {chain_id}); other paths are free"
     ));
+    let discovery = discovery(&realm, &routes, &handlers);
+    output::step(&format!(
+        "discovery: GET http://{address}{DISCOVERY_PATH} (answered here, not forwarded)"
+    ));
     let proxy = Arc::new(Proxy {
         upstream,
         routes,
@@ -411,6 +416,7 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         client: reqwest::Client::new(),
     });
     let app = Router::new()
+        .route_service(DISCOVERY_PATH, discovery)
         .fallback(handle)
         .with_state(proxy)
         .layer(middleware::from_fn(log_exchange));
@@ -420,6 +426,48 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| build_error("the proxy stopped", e, "Start it again."))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The methods a route without `method` is listed under in the discovery document.
+const ANY_METHOD: [axum::http::Method; 5] = [
+    axum::http::Method::GET,
+    axum::http::Method::POST,
+    axum::http::Method::PUT,
+    axum::http::Method::PATCH,
+    axum::http::Method::DELETE,
+];
+
+/// The discovery document of the priced routes: a prefix route is listed as a path template
+/// (`/reports/{path}`), a route for any method under each common method.
+fn discovery(realm: &str, routes: &[Route], handlers: &[(Vec<Offered>, Mpp)]) -> Discovery {
+    let mut builder = Discovery::builder(realm, "1.0.0");
+    for route in routes {
+        let Some((_, mpp)) = handlers
+            .iter()
+            .find(|(offered, _)| *offered == route.offered)
+        else {
+            continue;
+        };
+        let (path, summary) = if route.prefix {
+            (
+                format!("{}{{path}}", route.path),
+                Some(format!("Any path under {}", route.path)),
+            )
+        } else {
+            (route.path.clone(), None)
+        };
+        let methods = match &route.method {
+            Some(method) => vec![method.clone()],
+            None => ANY_METHOD.to_vec(),
+        };
+        for method in methods {
+            builder = builder.charge(method, path.as_str(), mpp, route.params.clone());
+            if let Some(summary) = &summary {
+                builder = builder.summary(summary.as_str());
+            }
+        }
+    }
+    builder.build()
 }
 
 /// Hop-by-hop headers, never forwarded.

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use clap::Args;
-use mpp::server::{Mpp, Payment, RequirePaymentLayer};
+use mpp::server::{DISCOVERY_PATH, Discovery, Mpp, Payment, RequirePaymentLayer};
 use mpp::tempo::{FeePayer, MAINNET_RPC_URL, PATH_USD, TempoCharge};
 use mpp::{ChargeParams, PrivateKeySigner, Receipt, ServerSecret, SharedStore};
 use serde_json::json;
@@ -143,8 +144,8 @@ pub(crate) async fn tempo_method(
         })
 }
 
-/// The paid API: `GET /health` free, `GET` on each of `paths` charged `params`, one log line
-/// per exchange.
+/// The paid API: `GET /health` free, `GET` on each of `paths` charged `params`, the discovery
+/// document at `GET /openapi.json`, one log line per exchange.
 pub(crate) fn paid_app(
     mpp: Mpp,
     params: ChargeParams,
@@ -153,17 +154,27 @@ pub(crate) fn paid_app(
 ) -> anyhow::Result<Router> {
     let mut paid_routes = Router::new();
     for path in paths {
-        if !path.starts_with('/') || path == "/health" {
+        if !path.starts_with('/') || path == "/health" || path == DISCOVERY_PATH {
             return Err(fail::input(
                 format!("--path {path} cannot be charged."),
-                "Paths start with / and /health stays free.",
+                "Paths start with /, and /health and /openapi.json stay free.",
             ));
         }
         paid_routes = paid_routes.route(path, get(paid));
     }
+    let realm = mpp.realm().to_owned();
+    let layer = RequirePaymentLayer::new(mpp, params);
+    let discovery = paths
+        .iter()
+        .fold(Discovery::builder(realm, "1.0.0"), |doc, path| {
+            doc.route(Method::GET, path.as_str(), &layer)
+        })
+        .free(Method::GET, "/health")
+        .build();
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
-        .merge(paid_routes.route_layer(RequirePaymentLayer::new(mpp, params)));
+        .route_service(DISCOVERY_PATH, discovery)
+        .merge(paid_routes.route_layer(layer));
     Ok(if log {
         app.layer(middleware::from_fn(log_exchange))
     } else {
@@ -340,6 +351,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         output::step(&format!("paid:  GET http://{address}{path}"));
     }
     output::step(&format!("free:  GET http://{address}/health"));
+    output::step(&format!("discovery: GET http://{address}{DISCOVERY_PATH}"));
     println!("listening on http://{address}");
     output::step("press Ctrl-C to stop");
     axum::serve(listener, app)

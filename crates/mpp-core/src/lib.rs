@@ -19,6 +19,7 @@ mod charge;
 mod credential;
 mod did;
 mod digest;
+pub mod discovery;
 mod encoded;
 mod error;
 pub mod expires;

@@ -49,6 +49,12 @@ impl<P: Pricing> RequirePaymentLayer<P> {
             pricing: Arc::new(pricing),
         }
     }
+
+    /// The payment handler and the pricing, for the discovery document.
+    pub(crate) fn parts(&self) -> (&Mpp, Arc<dyn Pricing>) {
+        let pricing: Arc<dyn Pricing> = self.pricing.clone();
+        (&self.mpp, pricing)
+    }
 }
 
 impl<S, P> Layer<S> for RequirePaymentLayer<P> {

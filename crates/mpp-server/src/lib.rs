@@ -12,6 +12,7 @@
 mod body;
 mod charge;
 mod context;
+mod discovery;
 mod events;
 mod exchange;
 mod future;
@@ -32,6 +33,7 @@ mod axum;
 
 pub use charge::{ChargeError, ChargeOutcome, PaymentRequired};
 pub use context::RequestContext;
+pub use discovery::{DISCOVERY_PATH, Discovery, DiscoveryBuilder};
 pub use events::Event;
 pub use future::ResponseFuture;
 pub use layer::RequirePaymentLayer;
