@@ -8,6 +8,7 @@ mod fail;
 mod key;
 mod ledger;
 mod methods;
+mod metrics;
 mod output;
 mod pay;
 mod proxy;

@@ -41,6 +41,7 @@ use toml::Spanned;
 
 use crate::fail;
 use crate::methods::{self, Offered};
+use crate::metrics::Metrics;
 use crate::output;
 use crate::serve::{build_error, log_exchange, secret, tempo_method};
 
@@ -81,6 +82,10 @@ pub(crate) struct ProxyArgs {
     /// Override the config's store: `memory`, `sqlite:PATH`, `redis://…` or `postgres://…`.
     #[arg(long, value_name = "URL")]
     store: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (port 0 picks a free one; the address
+    /// is printed).
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -335,7 +340,12 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| config.store.clone())
         .unwrap_or_else(|| "memory".to_owned());
-    let store = crate::store::open(&store_url).await?;
+    let metrics = if args.metrics.is_some() {
+        Metrics::On
+    } else {
+        Metrics::Off
+    };
+    let store = metrics.store(crate::store::open(&store_url).await?);
     let method = tempo_method(
         &rpc_url,
         config.recipient.get_ref(),
@@ -373,14 +383,16 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .any(|(offered, _)| *offered == route.offered)
         {
+            let base = Mpp::builder()
+                .realm(realm.clone())
+                .secret(secret.clone())
+                .store(store.clone())
+                .body_limit(BODY_LIMIT);
             let mpp = methods::handler(
                 &route.offered,
                 &method,
                 redotpay.as_ref(),
-                realm.clone(),
-                secret.clone(),
-                store.clone(),
-                Some(BODY_LIMIT),
+                metrics.handler(base),
             )?;
             if handlers.is_empty() {
                 // Every handler shares the method and the store: one pass covers them all.
@@ -421,6 +433,10 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         .with_state(proxy)
         .layer(middleware::from_fn(log_exchange));
     println!("listening on http://{address}");
+    if let Some(metrics_address) = &args.metrics {
+        let bound = crate::metrics::serve(metrics_address).await?;
+        println!("metrics on http://{bound}/metrics");
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(output::shutdown_signal())
         .await

@@ -30,6 +30,8 @@ mod terms;
 pub mod actix;
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 
 pub use charge::{ChargeError, ChargeOutcome, PaymentRequired};
 pub use context::RequestContext;

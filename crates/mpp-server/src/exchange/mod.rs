@@ -46,10 +46,13 @@ pub(crate) async fn run(
                 .map(ChargeOutcome::PaymentRequired);
         }
         Ok(Some(credential)) => match exchange.verify(credential).await {
-            Ok(payment) => {
+            Ok((payment, elapsed)) => {
                 emit(
                     &mpp.inner.hooks,
-                    &Event::PaymentVerified { payment: &payment },
+                    &Event::PaymentVerified {
+                        payment: &payment,
+                        elapsed,
+                    },
                 );
                 return Ok(ChargeOutcome::Paid(payment));
             }

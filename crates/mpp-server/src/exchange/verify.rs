@@ -1,6 +1,8 @@
 //! Checking a credential against what this route issues now (through its
 //! [`RouteTerms`](crate::RouteTerms)), and reporting a refusal.
 
+use std::time::{Duration, Instant};
+
 use mpp_core::{Credential, VerifyError};
 use tracing::Instrument as _;
 
@@ -13,6 +15,7 @@ pub(super) struct Refusal {
     pub(super) error: VerifyError,
     challenge_id: Option<String>,
     method: Option<String>,
+    elapsed: Duration,
 }
 
 impl Refusal {
@@ -22,6 +25,7 @@ impl Refusal {
             error,
             challenge_id: None,
             method: None,
+            elapsed: Duration::ZERO,
         }
     }
 
@@ -42,6 +46,7 @@ impl Refusal {
                 challenge_id: self.challenge_id.as_deref(),
                 method: self.method.as_deref(),
                 error: &self.error,
+                elapsed: self.elapsed,
             },
         );
     }
@@ -49,7 +54,12 @@ impl Refusal {
 
 impl Exchange<'_> {
     /// Verifies a credential; see [`Mpp::charge`](crate::Mpp::charge) for the order of checks.
-    pub(super) async fn verify(&self, credential: Credential) -> Result<Payment, Refusal> {
+    /// A verified payment comes with how long verifying it took.
+    pub(super) async fn verify(
+        &self,
+        credential: Credential,
+    ) -> Result<(Payment, Duration), Refusal> {
+        let started = Instant::now();
         let span = tracing::info_span!(
             "mpp.verify",
             method = %credential.challenge.method,
@@ -62,10 +72,12 @@ impl Exchange<'_> {
             .verify(&self.mpp.secret, credential)
             .instrument(span)
             .await
+            .map(|payment| (payment, started.elapsed()))
             .map_err(|error| Refusal {
                 error,
                 challenge_id: Some(challenge_id),
                 method: Some(method),
+                elapsed: started.elapsed(),
             })
     }
 }
