@@ -62,7 +62,7 @@ pub(crate) const CONFIG_HELP: &str = r#"Configuration (TOML):
   price = "0.05"                      # in currency units
   methods = ["tempo", "redotpay"]     # optional, default ["tempo"], 402 order
 
-Other paths are forwarded free. GET /openapi.json is answered by the proxy: the discovery
+Other paths, and OPTIONS requests (CORS preflights), are forwarded free. GET /openapi.json is answered by the proxy: the discovery
 document listing every priced route with its price. Payment credentials are removed before the upstream sees the
 request; its answers (errors included) are streamed back unchanged. The secret comes from
 MPP_SECRET_KEY, a fee payer key from MPP_FEE_PAYER_KEY. Errors in the file name their line."#;
@@ -510,9 +510,11 @@ async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
             "request body too large",
         );
     };
+    // OPTIONS (a browser's CORS preflight) is forwarded unpaid, as the library's gate does.
     let route = proxy
         .routes
         .iter()
+        .filter(|_| parts.method != axum::http::Method::OPTIONS)
         .find(|r| r.matches(&parts.method, parts.uri.path()));
     let payment = match route {
         None => None,

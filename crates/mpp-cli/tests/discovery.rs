@@ -224,4 +224,14 @@ price = "1"
     assert_eq!(response.status(), 402);
     let listed = discover(&proxy.url);
     assert_eq!(listed["operations"].as_array().unwrap().len(), 7);
+    // A CORS preflight to a priced route is forwarded unpaid: it reaches the (absent)
+    // upstream, which the proxy reports as 502, instead of a 402.
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, format!("{}/answer", proxy.url))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 502);
 }

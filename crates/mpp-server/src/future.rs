@@ -16,8 +16,9 @@ use crate::response;
 
 /// What the exchange decided for a request.
 pub(crate) enum Gate<ResBody> {
-    /// Paid: call the service with this request, then attach this receipt.
-    Pass(Request<Full<Bytes>>, HeaderValue),
+    /// Call the service with this request, then attach this receipt (paid), or nothing (a
+    /// request that passes the gate unpaid: `OPTIONS`).
+    Pass(Request<Full<Bytes>>, Option<HeaderValue>),
     /// Answer with this response; the service is not called.
     Reject(Response<ResBody>),
 }
@@ -83,10 +84,7 @@ where
                             )));
                         };
                         let future = service.call(request);
-                        this.state.set(State::Serving {
-                            future,
-                            receipt: Some(receipt),
-                        });
+                        this.state.set(State::Serving { future, receipt });
                     }
                 },
                 StateProj::Serving { future, receipt } => {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::Full;
 use tower_service::Service;
@@ -67,13 +67,16 @@ where
                     return Gate::Reject(response::status_response(StatusCode::BAD_REQUEST));
                 }
             };
+            if passes_unpaid(&parts.method) {
+                return Gate::Pass(Request::from_parts(parts, Full::new(bytes)), None);
+            }
             let context = RequestContext::from_parts(&parts).body(&bytes);
             match mpp.charge(&context, &params).await {
                 Ok(ChargeOutcome::Paid(payment)) => {
                     let receipt = payment.receipt_header().clone();
                     let mut request = Request::from_parts(parts, Full::new(bytes));
                     payment.insert_into(request.extensions_mut());
-                    Gate::Pass(request, receipt)
+                    Gate::Pass(request, Some(receipt))
                 }
                 Ok(ChargeOutcome::PaymentRequired(required)) => {
                     Gate::Reject(required.into_response())
@@ -86,6 +89,13 @@ where
         });
         ResponseFuture::new(gate, ready)
     }
+}
+
+/// True for requests that pass every payment gate unpaid and untouched: `OPTIONS`, which
+/// browsers send as a CORS preflight without credentials (a 402 there fails the real request
+/// before it is sent), and which asks what a resource supports, never for the resource.
+pub(crate) fn passes_unpaid(method: &Method) -> bool {
+    method == Method::OPTIONS
 }
 
 impl<S: Clone, P> Clone for RequirePayment<S, P> {

@@ -20,7 +20,7 @@ use mpp::{Challenge, ChargeParams, Credential, PaymentProvider, PrivateKeySigner
 use mpp::{Receipt, SharedStore, StoreError, VerifyError};
 use mpp_testkit::alloy_primitives::{Address, B256};
 use mpp_testkit::{FundedKey, Postgres, RedisServer, TempoChain};
-use reqwest::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde_json::Value;
 
 use common::chain::{balance, balances};
@@ -109,6 +109,8 @@ struct Answer {
     detail: Option<String>,
     /// Whether the answer carries a fresh challenge.
     challenged: bool,
+    /// Its `Retry-After`, when it says to try again later.
+    retry_after: Option<String>,
     body: String,
 }
 
@@ -146,6 +148,10 @@ async fn send(client: &reqwest::Client, url: &str, credential: HeaderValue) -> A
     let status = response.status().as_u16();
     let receipt = response.payment_receipt().map(Result::unwrap);
     let challenged = response.headers().contains_key(WWW_AUTHENTICATE);
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .map(|v| v.to_str().unwrap().to_owned());
     let body = response.text().await.unwrap();
     let json = serde_json::from_str::<Value>(&body).unwrap_or_default();
     let problem = json["type"].as_str().map(|uri| {
@@ -158,6 +164,7 @@ async fn send(client: &reqwest::Client, url: &str, credential: HeaderValue) -> A
         problem,
         detail,
         challenged,
+        retry_after,
         body,
     }
 }
@@ -445,6 +452,11 @@ async fn an_outage_fails_closed_and_the_server_recovers(mut backend: Backend) {
     // The exchange claims the challenge before the method runs: the claim fails, so nothing
     // is broadcast.
     answer.assert_refused(&store_down());
+    assert_eq!(
+        answer.retry_after.as_deref(),
+        Some("5"),
+        "a store outage says when to try again: {answer:?}"
+    );
     assert!(took < PROMPTLY, "the refusal took {took:?}");
     assert_eq!(
         balances(&chain, &[recipient, payer.address()]).await,
