@@ -82,7 +82,7 @@ pub(crate) fn decide<P: PaymentProvider + ?Sized>(
             offered.push(format!("{name} (no provider)"));
             continue;
         }
-        let plan = PlannedPayment::new(challenge, cx.origin);
+        let plan = PlannedPayment::new(challenge, cx.origin).quoted(provider.quote(challenge));
         let reservation = match &options.policy {
             None => None,
             Some(policy) => match policy.reserve(&plan) {

@@ -3,13 +3,14 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use mpp_core::{Challenge, Credential, MppError, PaymentProvider};
+use mpp_core::{Challenge, Credential, MppError, PaymentProvider, Quote};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 trait ErasedProvider: Send + Sync {
     fn supports(&self, method: &str, intent: &str) -> bool;
     fn pay<'a>(&'a self, challenge: &'a Challenge) -> BoxFuture<'a, Result<Credential, MppError>>;
+    fn quote(&self, challenge: &Challenge) -> Option<Quote>;
 }
 
 impl<P: PaymentProvider> ErasedProvider for P {
@@ -18,6 +19,9 @@ impl<P: PaymentProvider> ErasedProvider for P {
     }
     fn pay<'a>(&'a self, challenge: &'a Challenge) -> BoxFuture<'a, Result<Credential, MppError>> {
         Box::pin(PaymentProvider::pay(self, challenge))
+    }
+    fn quote(&self, challenge: &Challenge) -> Option<Quote> {
+        PaymentProvider::quote(self, challenge)
     }
 }
 
@@ -84,6 +88,13 @@ impl PaymentProvider for MultiProvider {
                 intent: challenge.intent.clone(),
             })?;
         provider.pay(challenge).await
+    }
+
+    fn quote(&self, challenge: &Challenge) -> Option<Quote> {
+        self.providers
+            .iter()
+            .find(|p| p.supports(&challenge.method, &challenge.intent))?
+            .quote(challenge)
     }
 }
 

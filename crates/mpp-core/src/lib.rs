@@ -48,7 +48,7 @@ pub use error::{FormatError, ParseError};
 pub use method::{PriceError, Recovery, ServerMethod};
 pub use payload::PaymentPayload;
 pub use problem::{PROBLEM_BASE, PROBLEM_CONTENT_TYPE, Problem, ProblemType};
-pub use provider::{MppError, PaymentProvider};
+pub use provider::{MppError, PaymentProvider, Quote};
 pub use receipt::{PaymentReceipt, Receipt};
 pub use store::{
     Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, ReplayStore, SharedStore,

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::{Challenge, Credential};
+use crate::{Amount, Challenge, Credential};
 
 /// Pays challenges of the methods and intents it supports.
 ///
@@ -34,6 +34,68 @@ pub trait PaymentProvider: Send + Sync {
         &self,
         challenge: &Challenge,
     ) -> impl Future<Output = Result<Credential, MppError>> + Send;
+
+    /// What paying `challenge` would cost, in base units, when this provider knows better than
+    /// the challenge's `amount`, `currency`, `recipient` and `methodDetails.chainId` fields
+    /// (which a spend policy reads otherwise). A method whose request states its price in
+    /// another form (RedotPay: currency units with a `decimal` exponent) reports here what it
+    /// will actually pay, so amount caps and budgets apply to it.
+    ///
+    /// The default, `None`, means the challenge's fields say it.
+    fn quote(&self, challenge: &Challenge) -> Option<Quote> {
+        let _ = challenge;
+        None
+    }
+}
+
+/// What a provider will pay for a challenge: the amount in base units of the currency, and
+/// where the money goes. See [`PaymentProvider::quote`].
+///
+/// ```
+/// use mpp_core::{Amount, Quote};
+///
+/// let quote = Quote::new(Amount::new(250_000), "0x20c0000000000000000000000000000000000000")
+///     .recipient("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
+///     .chain_id(4217);
+/// assert_eq!(quote.chain_id, Some(4217));
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct Quote {
+    /// The amount, in base units of `currency`.
+    pub amount: Amount,
+    /// The currency (for a token, its address).
+    pub currency: String,
+    /// Who is paid, when known.
+    pub recipient: Option<String>,
+    /// The chain the payment is made on, when it is on one.
+    pub chain_id: Option<u64>,
+}
+
+impl Quote {
+    /// `amount` base units of `currency`.
+    pub fn new(amount: Amount, currency: impl Into<String>) -> Self {
+        Self {
+            amount,
+            currency: currency.into(),
+            recipient: None,
+            chain_id: None,
+        }
+    }
+
+    /// Sets who is paid.
+    #[must_use]
+    pub fn recipient(mut self, recipient: impl Into<String>) -> Self {
+        self.recipient = Some(recipient.into());
+        self
+    }
+
+    /// Sets the chain.
+    #[must_use]
+    pub fn chain_id(mut self, chain_id: u64) -> Self {
+        self.chain_id = Some(chain_id);
+        self
+    }
 }
 
 /// A shared provider pays like the provider it shares.
@@ -46,6 +108,9 @@ impl<P: PaymentProvider> PaymentProvider for std::sync::Arc<P> {
         challenge: &Challenge,
     ) -> impl Future<Output = Result<Credential, MppError>> + Send {
         (**self).pay(challenge)
+    }
+    fn quote(&self, challenge: &Challenge) -> Option<Quote> {
+        (**self).quote(challenge)
     }
 }
 

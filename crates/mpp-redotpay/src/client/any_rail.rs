@@ -47,6 +47,17 @@ impl<P: OnChainPayer> PaymentProvider for RedotPayAnyRail<P> {
             self.crypto.pay(challenge).await
         }
     }
+
+    /// The crypto rail's quote when that is the rail it pays; the balance rail's price is
+    /// the challenge's own.
+    fn quote(&self, challenge: &Challenge) -> Option<mpp_core::Quote> {
+        let request = payable_request(challenge).ok()?;
+        if request.method_details.balance.is_some() {
+            None
+        } else {
+            self.crypto.quote(challenge)
+        }
+    }
 }
 
 impl<P> std::fmt::Debug for RedotPayAnyRail<P> {
