@@ -51,7 +51,7 @@ pub use problem::{PROBLEM_BASE, PROBLEM_CONTENT_TYPE, Problem, ProblemType};
 pub use provider::{MppError, PaymentProvider, Quote};
 pub use receipt::{PaymentReceipt, Receipt};
 pub use store::{
-    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, ReplayStore, SharedStore,
-    StoreError, challenge_key,
+    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, Put, Record, RecordStore,
+    ReplayStore, SharedStore, StoreError, challenge_key,
 };
 pub use verify_error::VerifyError;
