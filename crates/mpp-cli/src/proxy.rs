@@ -34,7 +34,9 @@ use axum::middleware;
 use axum::response::{IntoResponse as _, Response};
 use clap::Args;
 use mpp::ChargeParams;
-use mpp::server::{ChargeOutcome, DISCOVERY_PATH, Discovery, Mpp, RequestContext};
+use mpp::server::{
+    ChargeOutcome, DISCOVERY_PATH, Discovery, IdempotencyLayer, Mpp, RequestContext,
+};
 use mpp::tempo::{MAINNET_RPC_URL, PATH_USD};
 use serde::Deserialize;
 use toml::Spanned;
@@ -62,7 +64,8 @@ pub(crate) const CONFIG_HELP: &str = r#"Configuration (TOML):
   price = "0.05"                      # in currency units
   methods = ["tempo", "redotpay"]     # optional, default ["tempo"], 402 order
 
-Other paths, and OPTIONS requests (CORS preflights), are forwarded free. GET /openapi.json is answered by the proxy: the discovery
+Other paths, and OPTIONS requests (CORS preflights), are forwarded free. A paid request sent
+again with the same Idempotency-Key and credential gets the first response from the store. GET /openapi.json is answered by the proxy: the discovery
 document listing every priced route with its price. Payment credentials are removed before the upstream sees the
 request; its answers (errors included) are streamed back unchanged. The secret comes from
 MPP_SECRET_KEY, a fee payer key from MPP_FEE_PAYER_KEY. Errors in the file name their line."#;
@@ -431,6 +434,7 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         .route_service(DISCOVERY_PATH, discovery)
         .fallback(handle)
         .with_state(proxy)
+        .layer(IdempotencyLayer::new(store.clone()).max_body(BODY_LIMIT))
         .layer(middleware::from_fn(log_exchange));
     println!("listening on http://{address}");
     if let Some(metrics_address) = &args.metrics {

@@ -13,7 +13,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use clap::Args;
-use mpp::server::{DISCOVERY_PATH, Discovery, Mpp, Payment, RequirePaymentLayer};
+use mpp::server::{DISCOVERY_PATH, Discovery, IdempotencyLayer, Mpp, Payment, RequirePaymentLayer};
 use mpp::tempo::{FeePayer, MAINNET_RPC_URL, PATH_USD, TempoCharge};
 use mpp::{ChargeParams, PrivateKeySigner, Receipt, ServerSecret, SharedStore};
 use serde_json::json;
@@ -149,8 +149,9 @@ pub(crate) async fn tempo_method(
         })
 }
 
-/// The paid API: `GET /health` free, `GET` on each of `paths` charged `params`, the discovery
-/// document at `GET /openapi.json`, one log line per exchange.
+/// The paid API: `GET /health` free, `GET` on each of `paths` charged `params` (a repeat with
+/// the same `Idempotency-Key` and credential answered from the store), the discovery document
+/// at `GET /openapi.json`, one log line per exchange.
 pub(crate) fn paid_app(
     mpp: Mpp,
     params: ChargeParams,
@@ -168,6 +169,7 @@ pub(crate) fn paid_app(
         paid_routes = paid_routes.route(path, get(paid));
     }
     let realm = mpp.realm().to_owned();
+    let idempotency = IdempotencyLayer::new(mpp.store().clone());
     let layer = RequirePaymentLayer::new(mpp, params);
     let discovery = paths
         .iter()
@@ -179,7 +181,7 @@ pub(crate) fn paid_app(
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route_service(DISCOVERY_PATH, discovery)
-        .merge(paid_routes.route_layer(layer));
+        .merge(paid_routes.route_layer(layer).layer(idempotency));
     Ok(if log {
         app.layer(middleware::from_fn(log_exchange))
     } else {

@@ -16,6 +16,7 @@ mod discovery;
 mod events;
 mod exchange;
 mod future;
+mod idempotency;
 mod layer;
 mod method;
 mod mpp;
@@ -38,6 +39,9 @@ pub use context::RequestContext;
 pub use discovery::{DISCOVERY_PATH, Discovery, DiscoveryBuilder};
 pub use events::Event;
 pub use future::ResponseFuture;
+pub use idempotency::{
+    IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, IdempotencyLayer, Idempotent, ReplayBody,
+};
 pub use layer::RequirePaymentLayer;
 pub use mpp::{BuildError, Mpp, MppBuilder, REALM_ENV, SECRET_ENV};
 pub use payment::Payment;

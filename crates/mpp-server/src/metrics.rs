@@ -28,7 +28,8 @@ use std::future::Future;
 use std::time::{Instant, SystemTime};
 
 use mpp_core::{
-    Claim, LedgerEntry, LedgerQuery, PendingSettlement, ReplayStore, StoreError, VerifyError,
+    Claim, LedgerEntry, LedgerQuery, PendingSettlement, Put, Record, RecordStore, ReplayStore,
+    StoreError, VerifyError,
 };
 
 use crate::Event;
@@ -169,6 +170,34 @@ impl<S: ReplayStore> ReplayStore for MeteredStore<S> {
 
     async fn pending_settlements(&self) -> Result<Vec<PendingSettlement>, StoreError> {
         timed("pending_settlements", self.inner.pending_settlements()).await
+    }
+}
+
+impl<S: ReplayStore> RecordStore for MeteredStore<S> {
+    async fn get_record(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        timed("get_record", self.inner.get_record(key)).await
+    }
+
+    async fn put_record(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+        expires_at: Option<SystemTime>,
+    ) -> Result<Put, StoreError> {
+        timed(
+            "put_record",
+            self.inner.put_record(key, expected, value, expires_at),
+        )
+        .await
+    }
+
+    async fn delete_record(&self, key: &str) -> Result<(), StoreError> {
+        timed("delete_record", self.inner.delete_record(key)).await
+    }
+
+    async fn list_records(&self, prefix: &str) -> Result<Vec<(String, Record)>, StoreError> {
+        timed("list_records", self.inner.list_records(prefix)).await
     }
 }
 

@@ -295,7 +295,10 @@ mod tests {
         let _ = store.put_record("d:1", None, b"other", None).await;
         assert_eq!(store.get_record("c:2").await.unwrap(), None);
         let listed = store.list_records("c:").await.unwrap();
-        assert_eq!(listed, vec![("c:1".to_owned(), Record::new(b"b".to_vec(), 2))]);
+        assert_eq!(
+            listed,
+            vec![("c:1".to_owned(), Record::new(b"b".to_vec(), 2))]
+        );
         store.delete_record("c:1").await.unwrap();
         assert!(store.list_records("c:").await.unwrap().is_empty());
     }

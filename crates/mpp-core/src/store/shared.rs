@@ -95,7 +95,9 @@ impl<S: ReplayStore> ErasedStore for S {
         value: &'a [u8],
         expires_at: Option<SystemTime>,
     ) -> BoxFuture<'a, Result<Put, StoreError>> {
-        Box::pin(RecordStore::put_record(self, key, expected, value, expires_at))
+        Box::pin(RecordStore::put_record(
+            self, key, expected, value, expires_at,
+        ))
     }
     fn delete_record<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(RecordStore::delete_record(self, key))
