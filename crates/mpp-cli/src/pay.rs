@@ -12,7 +12,8 @@ use mpp::client::{
 use mpp::redotpay::client::RedotPayCrypto;
 use mpp::tempo::{MAINNET_RPC_URL, PATH_USD, TIP20_DECIMALS};
 use mpp::{
-    Amount, Challenge, Credential, MppError, PaymentProvider, PrivateKeySigner, Quote, Receipt,
+    Amount, Answer, Challenge, Credential, MppError, PaymentProvider, Present, PrivateKeySigner,
+    Quote, Receipt, Retry,
 };
 use serde_json::{Value, json};
 
@@ -165,10 +166,28 @@ impl PaymentProvider for Payer {
         }
     }
 
-    fn quote(&self, challenge: &Challenge) -> Option<Quote> {
+    async fn quote(&self, challenge: &Challenge) -> Result<Option<Quote>, MppError> {
         match self {
-            Payer::Key(provider) => provider.quote(challenge),
-            Payer::NoKey => None,
+            Payer::Key(provider) => provider.quote(challenge).await,
+            Payer::NoKey => Ok(None),
+        }
+    }
+
+    async fn pay_via(
+        &self,
+        challenge: &Challenge,
+        present: &dyn Present,
+    ) -> Result<Credential, MppError> {
+        match self {
+            Payer::Key(provider) => provider.pay_via(challenge, present).await,
+            Payer::NoKey => self.pay(challenge).await,
+        }
+    }
+
+    async fn observe(&self, credential: &Credential, answer: &Answer) -> Retry {
+        match self {
+            Payer::Key(provider) => provider.observe(credential, answer).await,
+            Payer::NoKey => Retry::No,
         }
     }
 }

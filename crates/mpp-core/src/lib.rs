@@ -11,6 +11,7 @@
 
 mod accept_payment;
 mod amount;
+mod answer;
 mod auth_params;
 pub mod base64url;
 pub mod binding;
@@ -26,6 +27,7 @@ pub mod expires;
 pub mod headers;
 pub mod jcs;
 pub mod limits;
+mod metering;
 mod method;
 mod payload;
 mod problem;
@@ -37,6 +39,7 @@ pub mod www_authenticate;
 
 pub use accept_payment::AcceptPayment;
 pub use amount::{Amount, AmountError};
+pub use answer::{Answer, Present, Retry};
 pub use binding::{SecretError, ServerSecret};
 pub use challenge::{Challenge, ChallengeBuilder, ChallengeEcho, PaymentChallenge};
 pub use charge::{ChargeMode, ChargeParams, ChargeRequest, Split};
@@ -45,6 +48,7 @@ pub use did::DidPkh;
 pub use digest::BodyDigest;
 pub use encoded::EncodedJson;
 pub use error::{FormatError, ParseError};
+pub use metering::{BoxFuture, Credit, Metering};
 pub use method::{PriceError, Recovery, ServerMethod};
 pub use payload::PaymentPayload;
 pub use problem::{PROBLEM_BASE, PROBLEM_CONTENT_TYPE, Problem, ProblemType};

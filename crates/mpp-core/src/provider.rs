@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::{Amount, Challenge, Credential};
+use crate::{Amount, Answer, Challenge, Credential, Present, Retry};
 
 /// Pays challenges of the methods and intents it supports.
 ///
@@ -35,21 +35,52 @@ pub trait PaymentProvider: Send + Sync {
         challenge: &Challenge,
     ) -> impl Future<Output = Result<Credential, MppError>> + Send;
 
-    /// What paying `challenge` would cost, in base units, when this provider knows better than
-    /// the challenge's `amount`, `currency`, `recipient` and `methodDetails.chainId` fields
-    /// (which a spend policy reads otherwise). A method whose request states its price in
-    /// another form (RedotPay: currency units with a `decimal` exponent) reports here what it
-    /// will actually pay, so amount caps and budgets apply to it.
+    /// What paying `challenge` would cost, when this provider knows better than the
+    /// challenge's `amount`, `currency`, `recipient` and `methodDetails.chainId` fields (which
+    /// a spend policy reads otherwise): a method whose request states its price in another form
+    /// (RedotPay: currency units with a `decimal` exponent) reports what it will actually pay,
+    /// and a payment drawn on a payment channel (the session intent) reports what it puts into
+    /// the channel now ([`Quote::deposit`]). Asked before anything is signed, so amount caps and
+    /// budgets apply to it.
     ///
     /// The default, `None`, means the challenge's fields say it.
-    fn quote(&self, challenge: &Challenge) -> Option<Quote> {
+    fn quote(
+        &self,
+        challenge: &Challenge,
+    ) -> impl Future<Output = Result<Option<Quote>, MppError>> + Send {
         let _ = challenge;
-        None
+        std::future::ready(Ok(None))
+    }
+
+    /// Pays `challenge` like [`pay`](Self::pay), presenting credentials of its own first where
+    /// it must (a top-up of its payment channel) through `present`, which sends each to the
+    /// same resource in a request of its own. The client calls this; the default calls `pay`.
+    fn pay_via(
+        &self,
+        challenge: &Challenge,
+        present: &dyn Present,
+    ) -> impl Future<Output = Result<Credential, MppError>> + Send {
+        let _ = present;
+        self.pay(challenge)
+    }
+
+    /// Hears the server's answer to a credential this provider made: a session provider
+    /// learns what its channel holds from the receipt, or that the server no longer knows it.
+    /// Returns whether the client should pay a fresh challenge and try once more. The default
+    /// does nothing.
+    fn observe(
+        &self,
+        credential: &Credential,
+        answer: &Answer,
+    ) -> impl Future<Output = Retry> + Send {
+        let _ = (credential, answer);
+        std::future::ready(Retry::No)
     }
 }
 
-/// What a provider will pay for a challenge: the amount in base units of the currency, and
-/// where the money goes. See [`PaymentProvider::quote`].
+/// What a provider will pay for a challenge: the amount in base units of the currency, where
+/// the money goes, and for a payment drawn on a payment channel what goes into the channel
+/// now. See [`PaymentProvider::quote`].
 ///
 /// ```
 /// use mpp_core::{Amount, Quote};
@@ -58,11 +89,14 @@ pub trait PaymentProvider: Send + Sync {
 ///     .recipient("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
 ///     .chain_id(4217);
 /// assert_eq!(quote.chain_id, Some(4217));
+/// // A session's price per request, paid from a channel opened with 5.00.
+/// let session = quote.clone().deposit(Amount::new(5_000_000));
+/// assert_eq!(session.deposit, Some(Amount::new(5_000_000)));
 /// ```
 #[derive(Clone, PartialEq, Eq, Debug)]
 #[non_exhaustive]
 pub struct Quote {
-    /// The amount, in base units of `currency`.
+    /// The amount, in base units of `currency` (for a session, the price per unit).
     pub amount: Amount,
     /// The currency (for a token, its address).
     pub currency: String,
@@ -70,6 +104,10 @@ pub struct Quote {
     pub recipient: Option<String>,
     /// The chain the payment is made on, when it is on one.
     pub chain_id: Option<u64>,
+    /// For a payment drawn on a payment channel: what paying puts into the channel now (the
+    /// opening deposit, a top-up, or zero when the channel holds enough). Budgets count it
+    /// instead of `amount`, and a maximum deposit caps it.
+    pub deposit: Option<Amount>,
 }
 
 impl Quote {
@@ -80,6 +118,7 @@ impl Quote {
             currency: currency.into(),
             recipient: None,
             chain_id: None,
+            deposit: None,
         }
     }
 
@@ -96,6 +135,13 @@ impl Quote {
         self.chain_id = Some(chain_id);
         self
     }
+
+    /// Sets what the payment puts into a payment channel now.
+    #[must_use]
+    pub fn deposit(mut self, deposit: Amount) -> Self {
+        self.deposit = Some(deposit);
+        self
+    }
 }
 
 /// A shared provider pays like the provider it shares.
@@ -109,8 +155,25 @@ impl<P: PaymentProvider> PaymentProvider for std::sync::Arc<P> {
     ) -> impl Future<Output = Result<Credential, MppError>> + Send {
         (**self).pay(challenge)
     }
-    fn quote(&self, challenge: &Challenge) -> Option<Quote> {
+    fn quote(
+        &self,
+        challenge: &Challenge,
+    ) -> impl Future<Output = Result<Option<Quote>, MppError>> + Send {
         (**self).quote(challenge)
+    }
+    fn pay_via(
+        &self,
+        challenge: &Challenge,
+        present: &dyn Present,
+    ) -> impl Future<Output = Result<Credential, MppError>> + Send {
+        (**self).pay_via(challenge, present)
+    }
+    fn observe(
+        &self,
+        credential: &Credential,
+        answer: &Answer,
+    ) -> impl Future<Output = Retry> + Send {
+        (**self).observe(credential, answer)
     }
 }
 

@@ -65,6 +65,7 @@ fn run(
         origin: ORIGIN,
         responder,
         now: SystemTime::now(),
+        quotes: &[],
     };
     decide(provider, options, status, headers, &cx)
 }
@@ -299,23 +300,25 @@ impl PaymentProvider for Quoting {
     async fn pay(&self, challenge: &Challenge) -> Result<Credential, MppError> {
         Supports(&["quoted"]).pay(challenge).await
     }
-    fn quote(&self, _challenge: &Challenge) -> Option<mpp_core::Quote> {
-        Some(
-            mpp_core::Quote::new(Amount::new(3), "TOK")
-                .recipient("merchant")
-                .chain_id(7),
-        )
-    }
+}
+
+/// The quote [`Quoting`] gives for every challenge.
+fn quote() -> mpp_core::Quote {
+    mpp_core::Quote::new(Amount::new(3), "TOK")
+        .recipient("merchant")
+        .chain_id(7)
 }
 
 #[test]
 fn a_providers_quote_is_what_the_policy_checks() {
     // The challenge says 1000 usd; the provider says it pays 3 tok on chain 7.
     let offered = [challenge("quoted", 1000, Some(60))];
+    let quotes = [(offered[0].id.clone(), quote())];
     let cx = Context {
         origin: ORIGIN,
         responder: ORIGIN,
         now: SystemTime::now(),
+        quotes: &quotes,
     };
     let decide_with = |policy: SpendPolicy| {
         let options = PayOptions::new().policy(policy);

@@ -48,7 +48,15 @@ pub enum Put {
 /// restart, like [`MemoryStore`](crate::MemoryStore), say so).
 ///
 /// A record may carry an expiry; once it has passed, the record reads as absent and may be
-/// written again as new. There are deliberately no default implementations.
+/// written again as new. Stores compare expiry with the clock of the process calling them
+/// (keep replicas' clocks in sync).
+///
+/// A version names a record only while it lives: once the record is deleted or has expired,
+/// the next write creates version 1 again, so a write naming a version read before that may
+/// match the new record. Delete a record only when no writer still works from it (a closed
+/// channel), or keep it and mark it closed in its value.
+///
+/// There are deliberately no default implementations.
 pub trait RecordStore: Send + Sync + 'static {
     /// The record under `key`, if there is one that has not expired.
     fn get_record(
@@ -58,7 +66,8 @@ pub trait RecordStore: Send + Sync + 'static {
 
     /// Writes `value` under `key` if the stored record is the one expected: `None` when there
     /// must be none (or only an expired one), `Some(version)` when it must be at that version.
-    /// `expires_at` (or `None` for never) replaces the record's expiry.
+    /// `expires_at` (or `None` for never) replaces the record's expiry; a value written with
+    /// an expiry already past is [`Put::Written`] and reads as absent at once.
     fn put_record(
         &self,
         key: &str,
@@ -70,7 +79,9 @@ pub trait RecordStore: Send + Sync + 'static {
     /// Removes the record under `key`, whatever its version (nothing when there is none).
     fn delete_record(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The unexpired records whose keys start with `prefix`, with their keys, in key order.
+    /// The unexpired records whose keys start with `prefix`, with their keys, in key order (the
+    /// byte order of their UTF-8, as `str` compares). Every character of `prefix` stands for
+    /// itself: none is a pattern.
     fn list_records(
         &self,
         prefix: &str,

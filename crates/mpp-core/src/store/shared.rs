@@ -1,7 +1,5 @@
 //! [`SharedStore`]: any store behind one cloneable, type-erased handle.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -10,7 +8,7 @@ use super::{
     ReplayStore, StoreError,
 };
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::BoxFuture;
 
 trait ErasedStore: Send + Sync {
     fn claim<'a>(

@@ -50,13 +50,15 @@ impl<P: OnChainPayer> PaymentProvider for RedotPayAnyRail<P> {
 
     /// The crypto rail's quote when that is the rail it pays; the balance rail's price is
     /// the challenge's own.
-    fn quote(&self, challenge: &Challenge) -> Option<mpp_core::Quote> {
-        let request = payable_request(challenge).ok()?;
-        if request.method_details.balance.is_some() {
+    async fn quote(&self, challenge: &Challenge) -> Result<Option<mpp_core::Quote>, MppError> {
+        let balance = payable_request(challenge)
+            .map(|request| request.method_details.balance.is_some())
+            .unwrap_or(false);
+        Ok(if balance {
             None
         } else {
-            self.crypto.quote(challenge)
-        }
+            self.crypto.entry_quote(challenge)
+        })
     }
 }
 

@@ -95,9 +95,12 @@ impl<P> RedotPayCrypto<P> {
     /// let challenge = Challenge::builder("r", "redotpay", "charge", EncodedJson::from_json(request)?)
     ///     .expires("2999-01-01T00:00:00Z")
     ///     .id("c");
-    /// let quote = provider.quote(&challenge).expect("an entry it pays");
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let quote = provider.quote(&challenge).await?.expect("an entry it pays");
     /// assert_eq!(quote.amount.base_units(), 250_000);
     /// assert_eq!(quote.chain_id, Some(4217));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
@@ -166,7 +169,15 @@ impl<P: OnChainPayer> PaymentProvider for RedotPayCrypto<P> {
 
     /// The entry it would pay, in base units of its token, once [`decimals`](Self::decimals)
     /// are known; `None` without them, or when the challenge offers no entry it pays.
-    fn quote(&self, challenge: &Challenge) -> Option<Quote> {
+    async fn quote(&self, challenge: &Challenge) -> Result<Option<Quote>, MppError> {
+        Ok(self.entry_quote(challenge))
+    }
+}
+
+impl<P> RedotPayCrypto<P> {
+    /// The entry it would pay, in base units of its token, once [`decimals`](Self::decimals)
+    /// are known; `None` without them, or when the challenge offers no entry it pays.
+    pub(crate) fn entry_quote(&self, challenge: &Challenge) -> Option<Quote> {
         let decimals = self.decimals?;
         let request = payable_request(challenge).ok()?;
         let entry = self.select(&request.method_details.crypto)?;

@@ -7,7 +7,7 @@ use mpp_core::{Credential, VerifyError};
 use tracing::Instrument as _;
 
 use super::Exchange;
-use crate::Payment;
+use crate::ChargeOutcome;
 use crate::events::{Event, Hook, emit};
 
 /// A refused credential: why, and which challenge and method it named (for logs and hooks).
@@ -26,6 +26,16 @@ impl Refusal {
             challenge_id: None,
             method: None,
             elapsed: Duration::ZERO,
+        }
+    }
+
+    /// A refusal of a credential that answered `challenge`, after `elapsed` of verification.
+    pub(super) fn of(error: VerifyError, challenge: &mpp_core::Challenge, elapsed: Duration) -> Self {
+        Self {
+            error,
+            challenge_id: Some(challenge.id.clone()),
+            method: Some(challenge.method.clone()),
+            elapsed,
         }
     }
 
@@ -53,12 +63,13 @@ impl Refusal {
 }
 
 impl Exchange<'_> {
-    /// Verifies a credential; see [`Mpp::charge`](crate::Mpp::charge) for the order of checks.
-    /// A verified payment comes with how long verifying it took.
+    /// Verifies a credential (see [`Mpp::charge`](crate::Mpp::charge) for the order of checks)
+    /// and, for a session, charges the request to its channel. The outcome comes with how
+    /// long verifying it took.
     pub(super) async fn verify(
         &self,
         credential: Credential,
-    ) -> Result<(Payment, Duration), Refusal> {
+    ) -> Result<(ChargeOutcome, Duration), Refusal> {
         let started = Instant::now();
         let span = tracing::info_span!(
             "mpp.verify",
@@ -66,18 +77,14 @@ impl Exchange<'_> {
             intent = %credential.challenge.intent,
             challenge_id = %credential.challenge.id,
         );
-        let challenge_id = credential.challenge.id.clone();
-        let method = credential.challenge.method.clone();
-        self.terms
+        let challenge = credential.challenge.clone();
+        let payment = self
+            .terms
             .verify(&self.mpp.secret, credential)
-            .instrument(span)
+            .instrument(span.clone())
             .await
-            .map(|payment| (payment, started.elapsed()))
-            .map_err(|error| Refusal {
-                error,
-                challenge_id: Some(challenge_id),
-                method: Some(method),
-                elapsed: started.elapsed(),
-            })
+            .map_err(|error| Refusal::of(error, &challenge, started.elapsed()))?;
+        let outcome = self.meter(payment, started).instrument(span).await?;
+        Ok((outcome, started.elapsed()))
     }
 }

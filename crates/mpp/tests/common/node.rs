@@ -1,7 +1,7 @@
 //! The official TypeScript SDK's fixtures (`testing/interop/mppx`: `server.mjs`, `client.mjs`,
-//! `cli.sh`): starts them with their environment, reads their stdout protocol and stops them
-//! by PID. A missing Node.js or npm package fails the test with a message naming
-//! `scripts/setup`; nothing is skipped.
+//! `cli.sh`, and for sessions `session-server.mjs`, `session-client.mjs`): starts them with their
+//! environment, reads their stdout protocol and stops them by PID. A missing Node.js or npm
+//! package fails the test with a message naming `scripts/setup`; nothing is skipped.
 
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -85,7 +85,18 @@ impl MppxServer {
     /// `CURRENCY`, `AMOUNT`, optional `MODE`, `FEE_PAYER_KEY`, …) and waits for its
     /// `LISTENING <url>` line.
     pub(crate) async fn start(env: &[(&str, String)]) -> Self {
-        let mut child = command("node", "server.mjs", env)
+        Self::spawn("server.mjs", env).await
+    }
+
+    /// Starts `session-server.mjs` (mppx `tempo.session`: `/paid` per request, `/stream` SSE)
+    /// with `env` (`RPC_URL`, `CHAIN_ID`, `SECRET_KEY`, `RECIPIENT`, `PRIVATE_KEY` of the
+    /// payee, `CURRENCY`, `AMOUNT`, `SUGGESTED_DEPOSIT`, optional `FEE_PAYER_KEY`, …).
+    pub(crate) async fn start_session(env: &[(&str, String)]) -> Self {
+        Self::spawn("session-server.mjs", env).await
+    }
+
+    async fn spawn(script: &str, env: &[(&str, String)]) -> Self {
+        let mut child = command("node", script, env)
             .spawn()
             .expect("node starts: run scripts/setup");
         let log = collect(child.stderr.take().unwrap());
@@ -101,10 +112,7 @@ impl MppxServer {
         .await;
         let Ok(Some(url)) = listening else {
             let _ = child.start_kill();
-            panic!(
-                "server.mjs did not print LISTENING: {}",
-                log.lock().unwrap()
-            );
+            panic!("{script} did not print LISTENING: {}", log.lock().unwrap());
         };
         Self { child, url, log }
     }
@@ -112,6 +120,16 @@ impl MppxServer {
     /// The charged resource, `GET /paid`.
     pub(crate) fn paid_url(&self) -> String {
         format!("{}/paid", self.url)
+    }
+
+    /// The session server's metered SSE resource, `GET /stream`.
+    pub(crate) fn stream_url(&self) -> String {
+        format!("{}/stream", self.url)
+    }
+
+    /// What the server logged so far (stderr).
+    pub(crate) fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     /// Waits until the server has logged a line containing `needle` (it logs each request just
@@ -203,4 +221,11 @@ pub(crate) async fn mppx_client(url: &str, env: &[(&str, String)]) -> Outcome {
 /// `cli.sh` (the `mppx` command-line client) pays `url` with `env` (`RPC_URL`, `PRIVATE_KEY`).
 pub(crate) async fn mppx_cli(url: &str, env: &[(&str, String)]) -> Outcome {
     run("bash", "cli.sh", url, env).await
+}
+
+/// `session-client.mjs` (mppx `tempo.session.manager`) opens a channel, pays `REQUESTS` requests
+/// to `url`, optionally reads `STREAM_URL`, and closes, with `env` (`RPC_URL`, `CHAIN_ID`,
+/// `PRIVATE_KEY`, optional `REQUESTS`, `MAX_DEPOSIT`, `STREAM_URL`, `CLOSE`).
+pub(crate) async fn mppx_session_client(url: &str, env: &[(&str, String)]) -> Outcome {
+    run("node", "session-client.mjs", url, env).await
 }
