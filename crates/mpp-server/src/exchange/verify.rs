@@ -30,7 +30,11 @@ impl Refusal {
     }
 
     /// A refusal of a credential that answered `challenge`, after `elapsed` of verification.
-    pub(super) fn of(error: VerifyError, challenge: &mpp_core::Challenge, elapsed: Duration) -> Self {
+    pub(super) fn of(
+        error: VerifyError,
+        challenge: &mpp_core::Challenge,
+        elapsed: Duration,
+    ) -> Self {
         Self {
             error,
             challenge_id: Some(challenge.id.clone()),
