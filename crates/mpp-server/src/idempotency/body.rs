@@ -22,7 +22,6 @@ enum Kind<B: Body> {
     /// What was read of the service's body, then the rest of it.
     Chained {
         prefix: Option<Bytes>,
-        trailers: Option<HeaderMap>,
         rest: Pin<Box<B>>,
     },
     /// What was read of the service's body before it failed, then its error.
@@ -50,7 +49,6 @@ impl<B: Body> ReplayBody<B> {
         Self {
             kind: Kind::Chained {
                 prefix: None,
-                trailers: None,
                 rest: Box::pin(body),
             },
         }
@@ -94,7 +92,6 @@ where
                     return Read::Partial(ReplayBody {
                         kind: Kind::Chained {
                             prefix: Some(kept.freeze()),
-                            trailers: None,
                             rest: body,
                         },
                     });
@@ -121,19 +118,10 @@ where
                 Some(bytes) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
                 None => Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t)))),
             },
-            Kind::Chained {
-                prefix,
-                trailers,
-                rest,
-            } => {
-                if let Some(prefix) = prefix.take() {
-                    return Poll::Ready(Some(Ok(Frame::data(prefix))));
-                }
-                if let Some(trailers) = trailers.take() {
-                    return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
-                }
-                rest.as_mut().poll_frame(cx)
-            }
+            Kind::Chained { prefix, rest } => match prefix.take() {
+                Some(prefix) => Poll::Ready(Some(Ok(Frame::data(prefix)))),
+                None => rest.as_mut().poll_frame(cx),
+            },
             Kind::Failed { prefix, error } => {
                 if let Some(prefix) = prefix.take() {
                     return Poll::Ready(Some(Ok(Frame::data(prefix))));
@@ -146,11 +134,7 @@ where
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Full(bytes, trailers) => bytes.is_none() && trailers.is_none(),
-            Kind::Chained {
-                prefix,
-                trailers,
-                rest,
-            } => prefix.is_none() && trailers.is_none() && rest.is_end_stream(),
+            Kind::Chained { prefix, rest } => prefix.is_none() && rest.is_end_stream(),
             Kind::Failed { prefix, error } => prefix.is_none() && error.is_none(),
         }
     }
