@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, RETRY_AFTER};
+use http::header::{AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
 use mpp_core::{Put, RecordStore, SharedStore, StoreError};
@@ -65,8 +65,9 @@ pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-
 /// quoted string is read as its content); another value gets 400. The record is scoped to the
 /// method, path and query, the key and the credential: the same key with another credential
 /// (or another key with the same credential, whose payment is then spent) is a new request. A
-/// response whose payment was refused (402) is not kept, so a retry is checked afresh. A store
-/// that fails is answered with 503 and `Retry-After`.
+/// refusal (an answer with a fresh `Payment` challenge: a 402, or a 410 for a session's
+/// channel that is gone) is not kept, since nothing was paid: a retry is checked afresh. A
+/// store that fails is answered with 503 and `Retry-After`.
 #[derive(Clone)]
 pub struct IdempotencyLayer {
     store: SharedStore,
@@ -189,7 +190,7 @@ where
             && request
                 .headers()
                 .get(AUTHORIZATION)
-                .is_some_and(is_payment_credential);
+                .is_some_and(is_payment_scheme);
         if !concerned {
             let future = inner.call(request);
             return Box::pin(async move { Ok(passed(future.await?)) });
@@ -242,13 +243,24 @@ where
     }
 }
 
-/// True for an `Authorization` value with the `Payment` scheme.
-fn is_payment_credential(value: &HeaderValue) -> bool {
+/// True for an `Authorization` (a credential) or `WWW-Authenticate` (a challenge) value with
+/// the `Payment` scheme.
+fn is_payment_scheme(value: &HeaderValue) -> bool {
     value.as_bytes().len() > 8
         && value
             .as_bytes()
             .get(..8)
             .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"payment "))
+}
+
+/// True for the gate's refusal of a credential: the answer carries a fresh `Payment` challenge
+/// (a 402, or a 410 for a session's channel that is gone).
+fn is_refusal<B>(response: &Response<B>) -> bool {
+    response
+        .headers()
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .any(is_payment_scheme)
 }
 
 /// What the store says about a key.
@@ -303,7 +315,7 @@ async fn acquire(store: &SharedStore, key: &str, lease: Duration) -> Result<Acqu
     }
 }
 
-/// Keeps the response (unless its payment was refused) and returns it.
+/// Keeps the response (unless it refuses the payment) and returns it.
 async fn finish<B>(
     store: &SharedStore,
     key: &str,
@@ -314,7 +326,7 @@ async fn finish<B>(
 where
     B: Body<Data = Bytes>,
 {
-    if response.status() == StatusCode::PAYMENT_REQUIRED {
+    if is_refusal(&response) {
         // Nothing was paid: a retry is checked afresh.
         release(store, key, version).await;
         return passed(response);
