@@ -54,7 +54,8 @@ where
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
         let (parts, body) = request.into_parts();
-        let params = self.pricing.price(&parts);
+        // A request that passes unpaid is not priced.
+        let params = (!passes_unpaid(&parts.method)).then(|| self.pricing.price(&parts));
         let mpp = self.mpp.clone();
         let gate = Box::pin(async move {
             let bytes = match body::buffer(body, mpp.body_limit()).await {
@@ -67,9 +68,9 @@ where
                     return Gate::Reject(response::status_response(StatusCode::BAD_REQUEST));
                 }
             };
-            if passes_unpaid(&parts.method) {
+            let Some(params) = params else {
                 return Gate::Pass(Request::from_parts(parts, Full::new(bytes)), None);
-            }
+            };
             let context = RequestContext::from_parts(&parts).body(&bytes);
             match mpp.charge(&context, &params).await {
                 Ok(ChargeOutcome::Paid(payment)) => {

@@ -1,7 +1,11 @@
-//! `OPTIONS` (a browser's CORS preflight) passes the payment gate unpaid and untouched, even
-//! when the application answers it behind the gate; every other method still pays.
+//! `OPTIONS` (a browser's CORS preflight) passes the payment gate unpaid, unpriced and
+//! untouched, even when the application answers it behind the gate; every other method still
+//! pays.
 
 mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -16,6 +20,14 @@ use mpp_server::RequirePaymentLayer;
 #[tokio::test]
 async fn a_preflight_reaches_the_application_without_a_payment() {
     let method = TestMethod::new("test");
+    let priced = Arc::new(AtomicUsize::new(0));
+    let pricing = {
+        let priced = Arc::clone(&priced);
+        move |_: &http::request::Parts| {
+            priced.fetch_add(1, Ordering::SeqCst);
+            ChargeParams::new("0.50")
+        }
+    };
     let app = Router::new()
         .route(
             "/paid",
@@ -23,10 +35,7 @@ async fn a_preflight_reaches_the_application_without_a_payment() {
                 (StatusCode::NO_CONTENT, [(ALLOW, "GET, OPTIONS")], body)
             }),
         )
-        .layer(RequirePaymentLayer::new(
-            mpp_with(method.clone()),
-            ChargeParams::new("0.50"),
-        ));
+        .layer(RequirePaymentLayer::new(mpp_with(method.clone()), pricing));
     let preflight = Request::builder()
         .method(Method::OPTIONS)
         .uri("/paid")
@@ -51,8 +60,10 @@ async fn a_preflight_reaches_the_application_without_a_payment() {
     let response = send(&app, with_body).await;
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], b"probe");
+    assert_eq!(priced.load(Ordering::SeqCst), 0, "OPTIONS is not priced");
 
     // The resource itself still costs its price.
     let response = send(&app, get_req("/paid")).await;
     assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(priced.load(Ordering::SeqCst), 1);
 }
