@@ -170,23 +170,16 @@ impl<P: OnChainPayer> PaymentProvider for RedotPayCrypto<P> {
     /// The entry it would pay, in base units of its token, once [`decimals`](Self::decimals)
     /// are known; `None` without them, or when the challenge offers no entry it pays.
     async fn quote(&self, challenge: &Challenge) -> Result<Option<Quote>, MppError> {
-        Ok(self.entry_quote(challenge))
-    }
-}
-
-impl<P> RedotPayCrypto<P> {
-    /// The entry it would pay, in base units of its token, once [`decimals`](Self::decimals)
-    /// are known; `None` without them, or when the challenge offers no entry it pays.
-    pub(crate) fn entry_quote(&self, challenge: &Challenge) -> Option<Quote> {
-        let decimals = self.decimals?;
-        let request = payable_request(challenge).ok()?;
-        let entry = self.select(&request.method_details.crypto)?;
-        let amount = entry.base_units(decimals).ok()?;
-        Some(
-            Quote::new(Amount::new(amount), entry.currency.trim())
-                .recipient(entry.recipient.trim())
-                .chain_id(entry.chain_id),
-        )
+        Ok(self.decimals.and_then(|decimals| {
+            let request = payable_request(challenge).ok()?;
+            let entry = self.select(&request.method_details.crypto)?;
+            let amount = entry.base_units(decimals).ok()?;
+            Some(
+                Quote::new(Amount::new(amount), entry.currency.trim())
+                    .recipient(entry.recipient.trim())
+                    .chain_id(entry.chain_id),
+            )
+        }))
     }
 }
 
