@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
+use clap::Args;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use mpp::SharedStore;
 use mpp::server::MppBuilder;
@@ -23,34 +24,64 @@ const BUCKETS: [f64; 12] = [
 /// How often histograms are compacted (the exporter leaves it to the application).
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
-/// Whether the server records metrics, and what that changes in its handler and store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Metrics {
-    Off,
-    On,
+/// `--metrics ADDR`, shared by `serve` and `proxy`.
+#[derive(Debug, Args)]
+pub(crate) struct MetricsArgs {
+    /// Serve Prometheus metrics at http://ADDR/metrics (port 0 picks a free one; the address
+    /// is printed).
+    #[arg(long = "metrics", value_name = "HOST:PORT")]
+    address: Option<String>,
+}
+
+impl MetricsArgs {
+    /// Starts the exporter when `--metrics` is given: installs the Prometheus recorder and
+    /// serves `GET /metrics`. Call it before anything is measured (the store opens, the first
+    /// recovery pass), or that goes unrecorded.
+    pub(crate) async fn start(&self) -> anyhow::Result<Metrics> {
+        let bound = match &self.address {
+            Some(address) => Some(serve(address).await?),
+            None => None,
+        };
+        Ok(Metrics { bound })
+    }
+}
+
+/// The running exporter (where it listens), or none: what metrics change in the server's
+/// handler and store.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Metrics {
+    bound: Option<SocketAddr>,
 }
 
 impl Metrics {
     /// `store`, its operations measured when metrics are on.
     pub(crate) fn store(self, store: SharedStore) -> SharedStore {
-        match self {
-            Metrics::Off => store,
-            Metrics::On => SharedStore::new(MeteredStore::new(store)),
+        match self.bound {
+            None => store,
+            Some(_) => SharedStore::new(MeteredStore::new(store)),
         }
     }
 
     /// `builder`, reporting its events when metrics are on.
     pub(crate) fn handler(self, builder: MppBuilder) -> MppBuilder {
-        match self {
-            Metrics::Off => builder,
-            Metrics::On => builder.on_event(record),
+        match self.bound {
+            None => builder,
+            Some(_) => builder.on_event(record),
+        }
+    }
+
+    /// Prints `metrics on URL` when metrics are on (after `listening on`, the line tools wait
+    /// for first).
+    pub(crate) fn announce(self) {
+        if let Some(bound) = self.bound {
+            println!("metrics on http://{bound}/metrics");
         }
     }
 }
 
 /// Installs the Prometheus recorder and serves `GET /metrics` on `address`; returns the bound
 /// address (port 0 picks a free one).
-pub(crate) async fn serve(address: &str) -> anyhow::Result<SocketAddr> {
+async fn serve(address: &str) -> anyhow::Result<SocketAddr> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS)
         .and_then(PrometheusBuilder::install_recorder)

@@ -43,7 +43,7 @@ use toml::Spanned;
 
 use crate::fail;
 use crate::methods::{self, Offered};
-use crate::metrics::Metrics;
+use crate::metrics::MetricsArgs;
 use crate::output;
 use crate::serve::{build_error, log_exchange, secret, tempo_method};
 
@@ -85,10 +85,8 @@ pub(crate) struct ProxyArgs {
     /// Override the config's store: `memory`, `sqlite:PATH`, `redis://…` or `postgres://…`.
     #[arg(long, value_name = "URL")]
     store: Option<String>,
-    /// Serve Prometheus metrics at http://ADDR/metrics (port 0 picks a free one; the address
-    /// is printed).
-    #[arg(long, value_name = "HOST:PORT")]
-    metrics: Option<String>,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 #[derive(Debug, Deserialize)]
@@ -343,11 +341,7 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| config.store.clone())
         .unwrap_or_else(|| "memory".to_owned());
-    let metrics = if args.metrics.is_some() {
-        Metrics::On
-    } else {
-        Metrics::Off
-    };
+    let metrics = args.metrics.start().await?;
     let store = metrics.store(crate::store::open(&store_url).await?);
     let method = tempo_method(
         &rpc_url,
@@ -437,10 +431,7 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         .layer(IdempotencyLayer::new(store.clone()).max_body(BODY_LIMIT))
         .layer(middleware::from_fn(log_exchange));
     println!("listening on http://{address}");
-    if let Some(metrics_address) = &args.metrics {
-        let bound = crate::metrics::serve(metrics_address).await?;
-        println!("metrics on http://{bound}/metrics");
-    }
+    metrics.announce();
     axum::serve(listener, app)
         .with_graceful_shutdown(output::shutdown_signal())
         .await

@@ -21,7 +21,7 @@ use serde_json::json;
 use crate::fail::{self, Code, Failure};
 use crate::key::{hex_of, parse_key};
 use crate::methods::{self, Offered};
-use crate::metrics::Metrics;
+use crate::metrics::MetricsArgs;
 use crate::output;
 
 /// `mpp serve`.
@@ -75,10 +75,8 @@ pub(crate) struct ServeArgs {
     /// each usable once). A real deployment checks rdts with RedotPay through the library.
     #[arg(long, value_name = "FILE")]
     redotpay_rdt_file: Option<PathBuf>,
-    /// Serve Prometheus metrics at http://ADDR/metrics (port 0 picks a free one; the address
-    /// is printed).
-    #[arg(long, value_name = "HOST:PORT")]
-    metrics: Option<String>,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 async fn paid(payment: Payment) -> axum::Json<serde_json::Value> {
@@ -278,11 +276,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Some(methods::read_rdt_file(path)?),
         None => None,
     };
-    let metrics = if args.metrics.is_some() {
-        Metrics::On
-    } else {
-        Metrics::Off
-    };
+    let metrics = args.metrics.start().await?;
     let store = metrics.store(crate::store::open(&args.store).await?);
     let secret = secret(args.secret.as_deref())?;
     let method = tempo_method(
@@ -361,10 +355,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     output::step(&format!("free:  GET http://{address}/health"));
     output::step(&format!("discovery: GET http://{address}{DISCOVERY_PATH}"));
     println!("listening on http://{address}");
-    if let Some(metrics_address) = &args.metrics {
-        let bound = crate::metrics::serve(metrics_address).await?;
-        println!("metrics on http://{bound}/metrics");
-    }
+    metrics.announce();
     output::step("press Ctrl-C to stop");
     axum::serve(listener, app)
         .with_graceful_shutdown(output::shutdown_signal())

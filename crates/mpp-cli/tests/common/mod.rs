@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod prometheus;
+
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::{Arc, Mutex};
