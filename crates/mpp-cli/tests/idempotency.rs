@@ -1,8 +1,9 @@
 //! `mpp serve` and `mpp proxy` on a local Tempo chain, each with a SQLite store: a paid request
 //! sent again with its `Idempotency-Key` and its credential (one after the other, and ten at
 //! once) gets the first response every time, marked `Idempotent-Replayed: true`; the chain sees
-//! one settlement and the ledger one row per payment (the proxy's upstream one call); with
-//! another key, or none, the spent credential is refused as before.
+//! one settlement and the ledger one row per payment (the proxy's upstream one call, its
+//! metrics one verified payment); with another key, or none, the spent credential is refused
+//! as before.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +19,7 @@ use mpp_testkit::{PATH_USD, TempoChain};
 
 mod common;
 
+use common::prometheus::{metrics_url, scrape, value};
 use common::{MppProcess, serve};
 
 /// The price both servers charge: 0.10 pathUSD.
@@ -258,11 +260,27 @@ price = "{PRICE_TEXT}"
             "127.0.0.1:0",
             "--config",
             config.to_str().unwrap(),
+            "--metrics",
+            "127.0.0.1:0",
         ],
         &[],
     );
     let url = format!("{}/orders", proxy.url);
     retries_get_the_first_response(&chain, &url, recipient, &store_url).await;
-    // The upstream ran once per payment.
+    // The upstream ran once per payment, and the gate verified each payment once: replays
+    // never reach it. It refused the spent credential three times.
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let (text, samples) = scrape(&metrics_url(&proxy)).await;
+    let verified = [("method", "tempo"), ("intent", "charge")];
+    assert_eq!(
+        value(&samples, "mpp_payments_verified_total", &verified),
+        2.0,
+        "{text}"
+    );
+    let replayed = [("method", "tempo"), ("problem", "verification-failed")];
+    assert_eq!(
+        value(&samples, "mpp_payments_refused_total", &replayed),
+        3.0,
+        "{text}"
+    );
 }
