@@ -65,10 +65,11 @@ pub(crate) const CONFIG_HELP: &str = r#"Configuration (TOML):
   methods = ["tempo", "redotpay"]     # optional, default ["tempo"], 402 order
 
 Other paths, and OPTIONS requests (CORS preflights), are forwarded free. A paid request sent
-again with the same Idempotency-Key and credential gets the first response from the store. GET /openapi.json is answered by the proxy: the discovery
-document listing every priced route with its price. Payment credentials are removed before the upstream sees the
-request; its answers (errors included) are streamed back unchanged. The secret comes from
-MPP_SECRET_KEY, a fee payer key from MPP_FEE_PAYER_KEY. Errors in the file name their line."#;
+again with the same Idempotency-Key and credential gets the first response from the store.
+GET /openapi.json is answered by the proxy: the discovery document listing every priced route
+with its price. Payment credentials are removed before the upstream sees the request; its
+answers (errors included) are streamed back unchanged. The secret comes from MPP_SECRET_KEY, a
+fee payer key from MPP_FEE_PAYER_KEY. Errors in the file name their line."#;
 
 /// The largest request body forwarded (it is buffered to bind its digest).
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -506,11 +507,14 @@ async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
         );
     };
     // OPTIONS (a browser's CORS preflight) is forwarded unpaid, as the library's gate does.
-    let route = proxy
-        .routes
-        .iter()
-        .filter(|_| parts.method != axum::http::Method::OPTIONS)
-        .find(|r| r.matches(&parts.method, parts.uri.path()));
+    let route = if parts.method == axum::http::Method::OPTIONS {
+        None
+    } else {
+        proxy
+            .routes
+            .iter()
+            .find(|r| r.matches(&parts.method, parts.uri.path()))
+    };
     let payment = match route {
         None => None,
         Some(route) => {
