@@ -23,10 +23,10 @@ mod setup;
 use axum::Router;
 use axum::routing::get;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderName, HeaderValue, Method};
+use http::{HeaderValue, Method};
 use mpp_core::ChargeParams;
 use mpp_core::headers::{ACCEPT_PAYMENT, PAYMENT_RECEIPT};
-use mpp_server::{Mpp, Payment, RequirePaymentLayer};
+use mpp_server::{IDEMPOTENCY_KEY, Mpp, Payment, RequirePaymentLayer};
 use tower_http::cors::CorsLayer;
 
 /// The origin allowed by default: a web app in development.
@@ -37,12 +37,7 @@ pub(crate) fn cors(origin: HeaderValue) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(origin)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([
-            AUTHORIZATION,
-            CONTENT_TYPE,
-            ACCEPT_PAYMENT,
-            HeaderName::from_static("idempotency-key"),
-        ])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, ACCEPT_PAYMENT, IDEMPOTENCY_KEY])
         .expose_headers([WWW_AUTHENTICATE, PAYMENT_RECEIPT])
 }
 

@@ -117,11 +117,6 @@ impl<S: ReplayStore> MeteredStore<S> {
     pub fn new(inner: S) -> Self {
         Self { inner }
     }
-
-    /// The measured store.
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
 }
 
 /// Runs one store operation, timing it and counting its failure.
