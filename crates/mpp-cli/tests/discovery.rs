@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::{MppProcess, serve};
+use common::{proxy, serve};
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -161,11 +161,8 @@ async fn serve_publishes_its_paid_routes_and_a_new_price_shows() {
 async fn proxy_publishes_every_priced_route() {
     let chain = TempoChain::start().await.unwrap();
     let recipient = PrivateKeySigner::random().address();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("proxy.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let proxy = proxy(
+        &format!(
             r#"
 upstream = "http://127.0.0.1:9"
 rpc_url = "{rpc}"
@@ -187,16 +184,6 @@ price = "1"
 "#,
             rpc = chain.rpc_url(),
         ),
-    )
-    .unwrap();
-    let proxy = MppProcess::start(
-        &[
-            "proxy",
-            "--listen",
-            "127.0.0.1:0",
-            "--config",
-            config.to_str().unwrap(),
-        ],
         &[],
     );
     let result = validate(&format!("{}/openapi.json", proxy.url));

@@ -20,7 +20,7 @@ use mpp_testkit::{PATH_USD, TempoChain};
 mod common;
 
 use common::prometheus::{metrics_url, scrape, value};
-use common::{MppProcess, serve};
+use common::{proxy, serve};
 
 /// The price both servers charge: 0.10 pathUSD.
 const PRICE_TEXT: &str = "0.10";
@@ -234,10 +234,8 @@ async fn proxy_answers_a_retry_from_its_store() {
     let recipient = PrivateKeySigner::random().address();
     let dir = tempfile::tempdir().unwrap();
     let store_url = sqlite_store(&dir);
-    let config = dir.path().join("proxy.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let proxy = proxy(
+        &format!(
             r#"
 upstream = "{upstream}"
 rpc_url = "{rpc}"
@@ -251,19 +249,7 @@ price = "{PRICE_TEXT}"
 "#,
             rpc = chain.rpc_url(),
         ),
-    )
-    .unwrap();
-    let proxy = MppProcess::start(
-        &[
-            "proxy",
-            "--listen",
-            "127.0.0.1:0",
-            "--config",
-            config.to_str().unwrap(),
-            "--metrics",
-            "127.0.0.1:0",
-        ],
-        &[],
+        &["--metrics", "127.0.0.1:0"],
     );
     let url = format!("{}/orders", proxy.url);
     retries_get_the_first_response(&chain, &url, recipient, &store_url).await;
