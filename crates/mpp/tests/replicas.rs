@@ -67,6 +67,14 @@ async fn postgres() -> Postgres {
         .unwrap_or_else(|e| setup_hint("PostgreSQL", e))
 }
 
+/// PostgreSQL with the store's schema created, so that replicas starting together do not both
+/// migrate while the test waits.
+async fn postgres_with_schema() -> Postgres {
+    let pg = postgres().await;
+    drop(open_url(&pg.url()).await.unwrap());
+    pg
+}
+
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
@@ -332,9 +340,7 @@ async fn two_replicas_on_redis_settle_one_credential_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_on_postgres_settle_one_credential_once() {
-    let pg = postgres().await;
-    // Create the schema first, so the replicas do not both migrate while the test waits.
-    drop(open_url(&pg.url()).await.unwrap());
+    let pg = postgres_with_schema().await;
     one_credential_settles_once_across_two_replicas(&pg.url()).await;
 }
 
@@ -344,6 +350,18 @@ async fn two_replicas_on_postgres_settle_one_credential_once() {
 
 /// How many copies of one paid request are sent at once, split evenly over two replicas.
 const RETRIES_AT_ONCE: usize = 10;
+
+/// A challenge of `url`, paid by a fresh key: the challenge, the payer and the credential (an
+/// `Authorization` value).
+async fn pay_from_a_fresh_key(
+    chain: &TempoChain,
+    url: &str,
+) -> (Challenge, FundedKey, HeaderValue) {
+    let challenge = fetch_challenge(&http(), url).await;
+    let payer = payer(chain).await;
+    let credential = sign_payment(chain, &payer, &challenge).await;
+    (challenge, payer, credential.to_header_value().unwrap())
+}
 
 /// `answer` is `first` again, marked as a replay.
 fn assert_replay_of(answer: &Answer, first: &Answer) {
@@ -366,34 +384,37 @@ async fn a_retry_gets_the_first_response_from_any_replica(store_url: &str) {
     let logs = || format!("A:\n{}\nB:\n{}", a.log(), b.log());
 
     // One after the other: paid at A, then the same answer from B, A and B again.
-    let first_challenge = fetch_challenge(&client, a.paid_url()).await;
-    let first_payer = payer(&chain).await;
-    let first_credential = sign_payment(&chain, &first_payer, &first_challenge).await;
-    let header = first_credential.to_header_value().unwrap();
-    let first = send_with_key(&client, a.paid_url(), header.clone(), Some("retry-1")).await;
+    let (first_challenge, first_payer, first_credential) =
+        pay_from_a_fresh_key(&chain, a.paid_url()).await;
+    let first = send_with_key(
+        &client,
+        a.paid_url(),
+        first_credential.clone(),
+        Some("retry-1"),
+    )
+    .await;
     assert!(first.is_paid() && !first.replayed, "{first:?}\n{}", logs());
     let first_receipt = first.receipt.clone().unwrap();
     mined(&chain, &first_receipt).await;
     for url in [b.paid_url(), a.paid_url(), b.paid_url()] {
-        let again = send_with_key(&client, url, header.clone(), Some("retry-1")).await;
+        let again = send_with_key(&client, url, first_credential.clone(), Some("retry-1")).await;
         assert_replay_of(&again, &first);
     }
     assert_eq!(balance(&chain, recipient).await, PRICE, "settled once");
 
     // Ten at once over both replicas, before any was answered: one settles, nine wait for it
     // (across processes, through the shared store) and get its answer.
-    let second_challenge = fetch_challenge(&client, b.paid_url()).await;
-    let second_payer = payer(&chain).await;
-    let second_credential = sign_payment(&chain, &second_payer, &second_challenge).await;
-    let header = second_credential.to_header_value().unwrap();
+    let (second_challenge, second_payer, second_credential) =
+        pay_from_a_fresh_key(&chain, b.paid_url()).await;
     let barrier = Arc::new(tokio::sync::Barrier::new(RETRIES_AT_ONCE));
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..RETRIES_AT_ONCE {
         let url = replicas[i % 2].to_owned();
-        let (client, header, barrier) = (client.clone(), header.clone(), Arc::clone(&barrier));
+        let (client, credential) = (client.clone(), second_credential.clone());
+        let barrier = Arc::clone(&barrier);
         tasks.spawn(async move {
             barrier.wait().await;
-            send_with_key(&client, &url, header, Some("retry-2")).await
+            send_with_key(&client, &url, credential, Some("retry-2")).await
         });
     }
     let answers = tasks.join_all().await;
@@ -407,11 +428,10 @@ async fn a_retry_gets_the_first_response_from_any_replica(store_url: &str) {
     let second_receipt = original.receipt.clone().unwrap();
     mined(&chain, &second_receipt).await;
 
-    // The spent credentials with another key, or with none, at either replica: refused.
+    // The first credential, spent, with another key or with none, at either replica: refused.
     for url in replicas {
         for key in [Some("retry-3"), None] {
-            let header = first_credential.to_header_value().unwrap();
-            send_with_key(&client, url, header, key)
+            send_with_key(&client, url, first_credential.clone(), key)
                 .await
                 .assert_refused(&VerifyError::Replayed);
         }
@@ -449,9 +469,7 @@ async fn a_retry_on_redis_replicas_gets_the_first_response() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_retry_on_postgres_replicas_gets_the_first_response() {
-    let pg = postgres().await;
-    // Create the schema first, so the replicas do not both migrate while the test waits.
-    drop(open_url(&pg.url()).await.unwrap());
+    let pg = postgres_with_schema().await;
     a_retry_gets_the_first_response_from_any_replica(&pg.url()).await;
 }
 
