@@ -36,7 +36,8 @@ use crate::Event;
 
 /// Challenges issued, by `reason` (the problem type sent with them).
 pub const CHALLENGES_ISSUED: &str = "mpp_challenges_issued_total";
-/// Payments verified and settled, by `method` and `intent`.
+/// Credentials accepted (payments verified and settled, session credentials), by `method` and
+/// `intent`.
 pub const PAYMENTS_VERIFIED: &str = "mpp_payments_verified_total";
 /// Credentials refused, by `method` and `problem`.
 pub const PAYMENTS_REFUSED: &str = "mpp_payments_refused_total";
