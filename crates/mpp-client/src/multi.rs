@@ -1,7 +1,7 @@
 //! Several payment providers behind one, routed by method and intent.
 
 use mpp_core::{
-    Amount, Answer, Challenge, Credential, CreditNeed, MppError, PaymentProvider, Present, Retry,
+    Answer, Challenge, Credential, CreditNeed, MppError, PaymentProvider, Present, Quote, Retry,
 };
 
 use mpp_core::BoxFuture;
@@ -9,10 +9,10 @@ use mpp_core::BoxFuture;
 trait ErasedProvider: Send + Sync {
     fn supports(&self, method: &str, intent: &str) -> bool;
     fn pay<'a>(&'a self, challenge: &'a Challenge) -> BoxFuture<'a, Result<Credential, MppError>>;
-    fn deposit<'a>(
+    fn quote<'a>(
         &'a self,
         challenge: &'a Challenge,
-    ) -> BoxFuture<'a, Result<Option<Amount>, MppError>>;
+    ) -> BoxFuture<'a, Result<Option<Quote>, MppError>>;
     fn pay_via<'a>(
         &'a self,
         challenge: &'a Challenge,
@@ -38,11 +38,11 @@ impl<P: PaymentProvider> ErasedProvider for P {
     fn pay<'a>(&'a self, challenge: &'a Challenge) -> BoxFuture<'a, Result<Credential, MppError>> {
         Box::pin(PaymentProvider::pay(self, challenge))
     }
-    fn deposit<'a>(
+    fn quote<'a>(
         &'a self,
         challenge: &'a Challenge,
-    ) -> BoxFuture<'a, Result<Option<Amount>, MppError>> {
-        Box::pin(PaymentProvider::deposit(self, challenge))
+    ) -> BoxFuture<'a, Result<Option<Quote>, MppError>> {
+        Box::pin(PaymentProvider::quote(self, challenge))
     }
     fn pay_via<'a>(
         &'a self,
@@ -141,10 +141,11 @@ impl PaymentProvider for MultiProvider {
             .await
     }
 
-    async fn deposit(&self, challenge: &Challenge) -> Result<Option<Amount>, MppError> {
-        self.route(&challenge.method, &challenge.intent)?
-            .deposit(challenge)
-            .await
+    async fn quote(&self, challenge: &Challenge) -> Result<Option<Quote>, MppError> {
+        match self.route(&challenge.method, &challenge.intent) {
+            Ok(provider) => provider.quote(challenge).await,
+            Err(_) => Ok(None),
+        }
     }
 
     async fn pay_via(

@@ -21,6 +21,7 @@ mod charge;
 mod credential;
 mod did;
 mod digest;
+pub mod discovery;
 mod encoded;
 mod error;
 pub mod expires;
@@ -53,7 +54,7 @@ pub use metering::{BoxFuture, Credit, CreditNeed, Metering};
 pub use method::{PriceError, Recovery, ServerMethod};
 pub use payload::PaymentPayload;
 pub use problem::{PROBLEM_BASE, PROBLEM_CONTENT_TYPE, Problem, ProblemType};
-pub use provider::{MppError, PaymentProvider};
+pub use provider::{MppError, PaymentProvider, Quote};
 pub use receipt::{PaymentReceipt, Receipt};
 pub use store::{
     Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, Put, Record, RecordStore,

@@ -1,6 +1,7 @@
 //! Server replicas as real processes: the test binary starts copies of itself with
-//! [`ROLE_ENV`] set, and each copy serves our Tempo server (`GET /paid`) on a loopback port with
-//! the store named by a URL, then prints `LISTENING <url of /paid>` on stdout. Every replica
+//! [`ROLE_ENV`] set, and each copy serves our Tempo server (`GET /paid`, idempotent retries
+//! included) on a loopback port with the store named by a URL, then prints
+//! `LISTENING <url of /paid>` on stdout. Every replica
 //! has the same realm and secret, so a challenge one issues, another accepts.
 //!
 //! The test binary must have a test named [`REPLICA_TEST`] that calls [`serve_if_replica`];
@@ -15,7 +16,7 @@ use std::time::Duration;
 use mpp::ChargeParams;
 use mpp_testkit::alloy_primitives::Address;
 
-use super::our_server::{handler, serve_mpp, tempo_charge_with_store};
+use super::our_server::{handler, serve_idempotent, tempo_charge_with_store};
 
 /// Names the role of a copy of the test binary; `server` makes it a replica.
 const ROLE_ENV: &str = "MPP_FACADE_TEST_ROLE";
@@ -55,11 +56,12 @@ pub(crate) struct ReplicaConfig {
     pub(crate) session: Option<(String, Address)>,
 }
 
-/// The replica's side: when this process was started as a replica, opens the store, serves
-/// `GET /paid` with it (the same store for the challenge claims, the ledger and the Tempo
-/// method's proof claims), finishes the settlements an earlier replica left pending and
-/// prints `RECOVERED recorded=… abandoned=… unresolved=…`, prints `LISTENING <url>` and serves until it is killed or its stdin
-/// closes (the test that started it is gone). Otherwise returns at once.
+/// The replica's side: when this process was started as a replica, opens the store, finishes
+/// the settlements an earlier replica left pending and prints
+/// `RECOVERED recorded=… abandoned=… unresolved=…`, serves `GET /paid` with the store (the same
+/// store for the challenge claims, the ledger, the Tempo method's proof claims and the
+/// responses kept for idempotent retries), prints `LISTENING <url>` and serves until it is
+/// killed or its stdin closes (the test that started it is gone). Otherwise returns at once.
 pub(crate) async fn serve_if_replica() {
     if std::env::var(ROLE_ENV).as_deref() != Ok("server") {
         return;
@@ -99,7 +101,7 @@ pub(crate) async fn serve_if_replica() {
         "\nRECOVERED recorded={} abandoned={} unresolved={}",
         done.recorded, done.abandoned, done.unresolved
     );
-    let url = serve_mpp(mpp, ChargeParams::new(var(PRICE_ENV))).await;
+    let url = serve_idempotent(mpp, ChargeParams::new(var(PRICE_ENV))).await;
     // libtest may have printed "test replica_process ... " on this line already.
     println!("\nLISTENING {url}");
     // The parent holds our stdin; when it goes away, so do we.
