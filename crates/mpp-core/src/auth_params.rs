@@ -3,6 +3,7 @@
 //! carry escapes.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use crate::error::ParseError;
 
@@ -23,24 +24,25 @@ pub(crate) fn split_elements(input: &str) -> Vec<Element<'_>> {
     let mut start = 0;
     let mut in_quote = false;
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if in_quote {
-            match b {
-                b'\\' => i += 1,
-                b'"' => in_quote = false,
-                _ => {}
-            }
+    // Jump from one byte that matters to the next: a quote or a comma outside quoted strings,
+    // a quote or a backslash inside them.
+    while let Some(rest) = bytes.get(i..) {
+        let found = if in_quote {
+            memchr::memchr2(b'"', b'\\', rest)
         } else {
-            match b {
-                b'"' => in_quote = true,
-                b',' => {
-                    push_element(&mut out, input, start, i, false);
-                    start = i + 1;
-                }
-                _ => {}
+            memchr::memchr2(b'"', b',', rest)
+        };
+        let Some(offset) = found else { break };
+        let at = i + offset;
+        i = at + 1;
+        match bytes.get(at) {
+            Some(b'\\') => i += 1,
+            Some(b'"') => in_quote = !in_quote,
+            _ => {
+                push_element(&mut out, input, start, at, false);
+                start = at + 1;
             }
         }
-        i += 1;
     }
     push_element(&mut out, input, start, input.len(), in_quote);
     out
@@ -264,23 +266,45 @@ pub(crate) fn push_quoted(
 ) -> Result<(), crate::FormatError> {
     let start = out.len();
     out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' | '\\' => {
+    let bytes = value.as_bytes();
+    // Most values (ids, base64url parameters) need no escape at all: check every byte without
+    // branching (which vectorises) and copy the value whole.
+    let plain = !bytes.iter().fold(false, |escape, &b| {
+        escape | !(0x20..=0x7e).contains(&b) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
+        out.push_str(value);
+        out.push('"');
+        return crate::error::check_format_len(field, value.len(), crate::limits::MAX_PARAM_LEN);
+    }
+    // Otherwise copy runs of printable ASCII in one go and escape what interrupts them.
+    let (mut run, mut i) = (0, 0);
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' | b'\\' => {
+                out.push_str(value.get(run..i).unwrap_or(""));
                 out.push('\\');
-                out.push(c);
+                out.push(char::from(b));
+                i += 1;
+                run = i;
             }
-            '\t' => out.push(c),
-            c if c.is_ascii_control() => return Err(crate::FormatError::ControlCharacter(field)),
-            c if c.is_ascii() => out.push(c),
-            c => {
+            b'\t' | 0x20..=0x7e => i += 1,
+            0x00..=0x1f | 0x7f => return Err(crate::FormatError::ControlCharacter(field)),
+            _ => {
+                out.push_str(value.get(run..i).unwrap_or(""));
+                let Some(c) = value.get(i..).and_then(|rest| rest.chars().next()) else {
+                    break;
+                };
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
+                    let _ = write!(out, "\\u{unit:04x}");
                 }
+                i += c.len_utf8();
+                run = i;
             }
         }
     }
+    out.push_str(value.get(run..).unwrap_or(""));
     out.push('"');
     // The parser caps each value as it reads it (unquoted); escapes only make it longer.
     crate::error::check_format_len(field, out.len() - start - 2, crate::limits::MAX_PARAM_LEN)

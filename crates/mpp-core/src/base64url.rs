@@ -37,3 +37,11 @@ pub fn decode(text: &str) -> Result<Vec<u8>, ParseError> {
 pub fn decode_utf8(text: &str) -> Result<String, ParseError> {
     String::from_utf8(decode(text)?).map_err(|_| ParseError::Utf8)
 }
+
+/// Decodes base64url into `out`, returning how many bytes were written; an error when the text
+/// is not base64url or does not fit.
+pub(crate) fn decode_into(text: &str, out: &mut [u8]) -> Result<usize, ParseError> {
+    ENGINE
+        .decode_slice(text, out)
+        .map_err(|_| ParseError::Base64)
+}

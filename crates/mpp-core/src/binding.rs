@@ -57,12 +57,9 @@ impl<'a> BindingInput<'a> {
         self
     }
 
-    fn mac(&self, key: &[u8]) -> [u8; 32] {
-        // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-        let mut mac = match HmacSha256::new_from_slice(key) {
-            Ok(mac) => mac,
-            Err(_) => return [0; 32],
-        };
+    /// The HMAC of these fields under `keyed`, an HMAC already keyed with the secret.
+    fn mac(&self, keyed: &HmacSha256) -> [u8; 32] {
+        let mut mac = keyed.clone();
         let header = self
             .header
             .filter(|h| !h.eq_ignore_ascii_case("authorization"));
@@ -88,6 +85,11 @@ impl<'a> BindingInput<'a> {
     }
 }
 
+/// An HMAC-SHA256 keyed with `key`. HMAC accepts keys of any length, so this cannot fail.
+fn keyed(key: &[u8]) -> HmacSha256 {
+    HmacSha256::new_from_slice(key).unwrap_or_else(|_| HmacSha256::new(&Default::default()))
+}
+
 /// Computes a challenge id with a raw key. Servers use [`ServerSecret`], which enforces a
 /// minimum key length; this function exists for test vectors and tooling.
 ///
@@ -102,7 +104,7 @@ impl<'a> BindingInput<'a> {
 /// assert_eq!(challenge_id(b"test-vector-secret", &input), "X6v1eo7fJ76gAxqY0xN9Jd__4lUyDDYmriryOM-5FO4");
 /// ```
 pub fn challenge_id(key: &[u8], input: &BindingInput<'_>) -> String {
-    base64url::encode(input.mac(key))
+    base64url::encode(input.mac(&keyed(key)))
 }
 
 /// The server's challenge-binding secret, with any previous secrets still accepted during a
@@ -122,7 +124,9 @@ pub fn challenge_id(key: &[u8], input: &BindingInput<'_>) -> String {
 /// ```
 #[derive(Clone)]
 pub struct ServerSecret {
-    keys: Vec<Box<[u8]>>,
+    /// One HMAC per secret, current first, each already keyed: binding a challenge then only
+    /// hashes its fields.
+    keys: Vec<HmacSha256>,
 }
 
 /// Why a server secret was refused.
@@ -157,38 +161,53 @@ impl ServerSecret {
         Ok(self)
     }
 
-    fn key(secret: &[u8]) -> Result<Box<[u8]>, SecretError> {
+    fn key(secret: &[u8]) -> Result<HmacSha256, SecretError> {
         if secret.len() < Self::MIN_LEN {
             return Err(SecretError::TooShort {
                 len: secret.len(),
                 min: Self::MIN_LEN,
             });
         }
-        Ok(secret.into())
+        Ok(keyed(secret))
     }
 
     /// The id that binds `input` under the current secret.
     pub fn challenge_id(&self, input: &BindingInput<'_>) -> String {
-        let key = self.keys.first().map(|k| &k[..]).unwrap_or(&[]);
-        challenge_id(key, input)
+        match self.keys.first() {
+            Some(current) => base64url::encode(input.mac(current)),
+            None => challenge_id(&[], input),
+        }
     }
 
     /// True when `challenge.id` was issued by this server (under the current or a previous
     /// secret). The `request` is taken as on the wire, and also in its canonical form, so a
     /// peer that re-encoded the object is still recognised. Comparisons are constant-time.
     pub fn verify(&self, challenge: &Challenge) -> bool {
-        let Ok(claimed) = base64url::decode(&challenge.id) else {
-            return false;
-        };
+        // An id of this crate is the 32-byte MAC; anything that does not decode to 32 bytes
+        // is not one.
+        let mut claimed = [0u8; 32];
+        match base64url::decode_into(&challenge.id, &mut claimed) {
+            Ok(32) => {}
+            _ => return false,
+        }
         let input = BindingInput::of(challenge);
+        if self.matches(&input, &claimed) {
+            return true;
+        }
+        // Only a peer that re-encoded the request object sends other text than was issued;
+        // its canonical form is then what was bound. An issuer's own text is canonical, so
+        // this runs only for refused ids, whose refusal the caller learns anyway.
         let canonical = challenge.request.canonical_wire();
-        let canonical_input = input.with_request(&canonical);
+        canonical != challenge.request.as_wire()
+            && self.matches(&input.with_request(&canonical), &claimed)
+    }
+
+    /// True when `claimed` is the MAC of `input` under any of the secrets, each compared in
+    /// constant time.
+    fn matches(&self, input: &BindingInput<'_>, claimed: &[u8; 32]) -> bool {
         let mut ok = subtle::Choice::from(0u8);
         for key in &self.keys {
-            ok |= input.mac(key).ct_eq(&claimed[..]);
-            if canonical != challenge.request.as_wire() {
-                ok |= canonical_input.mac(key).ct_eq(&claimed[..]);
-            }
+            ok |= input.mac(key).ct_eq(claimed);
         }
         ok.into()
     }

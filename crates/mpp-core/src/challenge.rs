@@ -191,20 +191,28 @@ impl Challenge {
         })
     }
 
-    pub(crate) fn from_raw(raw: &RawChallenge<'_>) -> Result<Self, ParseError> {
+    pub(crate) fn from_raw(raw: RawChallenge<'_>) -> Result<Self, ParseError> {
         if raw.token68 || raw.params.is_empty() {
             return Err(ParseError::NoParameters);
         }
-        let mut seen: Vec<String> = Vec::with_capacity(raw.params.len());
         let mut fields: [Option<String>; 10] = Default::default();
-        for param in &raw.params {
-            let name = param.name.to_ascii_lowercase();
-            if seen.contains(&name) {
-                return Err(ParseError::DuplicateParameter(name));
+        for (index, param) in raw.params.iter().enumerate() {
+            // Names compare without case; a repeated name is an error even for unknown ones.
+            let earlier = raw.params.get(..index).unwrap_or_default();
+            if earlier
+                .iter()
+                .any(|seen| seen.name.eq_ignore_ascii_case(param.name))
+            {
+                return Err(ParseError::DuplicateParameter(
+                    param.name.to_ascii_lowercase(),
+                ));
             }
-            let slot = FIELD_NAMES.iter().position(|known| *known == name);
-            seen.push(name);
-            let Some(slot) = slot else { continue };
+            let Some(slot) = FIELD_NAMES
+                .iter()
+                .position(|known| known.eq_ignore_ascii_case(param.name))
+            else {
+                continue;
+            };
             if !param.terminated {
                 return Err(ParseError::UnterminatedQuote);
             }
@@ -252,7 +260,7 @@ impl Challenge {
             realm,
             method,
             intent,
-            request: EncodedJson::from_wire(&request)?,
+            request: EncodedJson::from_wire_string(request)?,
             expires,
             description,
             digest,
@@ -373,11 +381,7 @@ impl ChallengeBuilder {
 
     /// Sets `opaque` to the JCS encoding of a map of strings.
     pub fn opaque(mut self, meta: &BTreeMap<String, String>) -> Self {
-        let value: serde_json::Map<String, serde_json::Value> = meta
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        self.challenge.opaque = Some(base64url::encode(jcs::object_to_string(&value)));
+        self.challenge.opaque = Some(base64url::encode(jcs::strings_to_string(meta)));
         self
     }
 
@@ -397,89 +401,6 @@ impl ChallengeBuilder {
     pub fn id(mut self, id: impl Into<String>) -> Challenge {
         self.challenge.id = id.into();
         self.challenge
-    }
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Wire {
-    id: String,
-    realm: String,
-    method: String,
-    intent: String,
-    request: EncodedJson,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    digest: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "opaque_wire"
-    )]
-    opaque: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    header: Option<String>,
-}
-
-/// `opaque` is a base64url string; a legacy peer may send the expanded object instead.
-fn opaque_wire<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    use serde::Deserialize;
-    match Option::<serde_json::Value>::deserialize(d)? {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(s)) => Ok(Some(s)),
-        Some(serde_json::Value::Object(map)) => {
-            Ok(Some(base64url::encode(jcs::object_to_string(&map))))
-        }
-        Some(_) => Err(serde::de::Error::custom("opaque must be a string")),
-    }
-}
-
-impl serde::Serialize for Challenge {
-    /// The JSON echo form: `request` and `opaque` as their wire strings.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        Wire {
-            id: self.id.clone(),
-            realm: self.realm.clone(),
-            method: self.method.clone(),
-            intent: self.intent.clone(),
-            request: self.request.clone(),
-            description: self.description.clone(),
-            digest: self.digest.clone(),
-            expires: self.expires.clone(),
-            opaque: self.opaque.clone(),
-            header: self.header.clone(),
-        }
-        .serialize(serializer)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Challenge {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let w = Wire::deserialize(deserializer)?;
-        if w.id.is_empty() {
-            return Err(D::Error::custom("challenge id is empty"));
-        }
-        if !is_method(&w.method) {
-            return Err(D::Error::custom("invalid challenge method"));
-        }
-        if !is_intent(&w.intent) {
-            return Err(D::Error::custom("invalid challenge intent"));
-        }
-        Ok(Challenge {
-            id: w.id,
-            realm: w.realm,
-            method: w.method,
-            intent: w.intent,
-            request: w.request,
-            expires: w.expires,
-            description: w.description,
-            digest: w.digest,
-            opaque: w.opaque,
-            header: w.header,
-        })
     }
 }
 

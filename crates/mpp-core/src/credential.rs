@@ -5,10 +5,13 @@ use std::str::FromStr;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderValue};
 
+use serde::de::MapAccess;
+use serde_json::{Map, Value};
+
 use crate::auth_params::{is_ows, leading_token, split_elements};
 use crate::error::{FormatError, ParseError, check_len};
 use crate::limits::MAX_CREDENTIAL_LEN;
-use crate::{ChallengeEcho, DidPkh, PaymentPayload, base64url};
+use crate::{ChallengeEcho, DidPkh, PaymentPayload, base64url, challenge_json, json};
 
 /// A payment credential (core spec §5.2): the echoed challenge, the method-specific payload and
 /// optionally the payer's identity.
@@ -91,28 +94,33 @@ impl Credential {
             return Err(ParseError::Empty);
         }
         let bytes = base64url::decode(token)?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| ParseError::json(&e))?;
-        let object = match value {
-            serde_json::Value::Object(object) => object,
-            _ => return Err(ParseError::NotAnObject),
+        // One pass over the JSON; the checks then run in the order they would on the
+        // document read as a whole: its shape, the members it needs, then their contents.
+        let json::Captured::Object(members) = json::read::<Members>(&bytes)? else {
+            return Err(ParseError::NotAnObject);
         };
-        if !object.contains_key("challenge") {
-            return Err(ParseError::Missing("challenge"));
-        }
-        if !object.contains_key("payload") {
-            return Err(ParseError::Missing("payload"));
-        }
-        if !object
-            .get("payload")
-            .is_some_and(serde_json::Value::is_object)
-        {
-            return Err(ParseError::Invalid {
-                field: "payload",
-                reason: "must be a JSON object",
-            });
-        }
-        serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| ParseError::json(&e))
+        let challenge = members.challenge.ok_or(ParseError::Missing("challenge"))?;
+        let payload = match members.payload {
+            None => return Err(ParseError::Missing("payload")),
+            Some(json::Captured::Object(payload)) => payload,
+            Some(_) => {
+                return Err(ParseError::Invalid {
+                    field: "payload",
+                    reason: "must be a JSON object",
+                });
+            }
+        };
+        let challenge = challenge_json::Fields::challenge(challenge).map_err(ParseError::Json)?;
+        let source = match members.source {
+            None | Some(json::Captured::Null) => None,
+            Some(json::Captured::Str(source)) => Some(source),
+            Some(other) => return Err(ParseError::Json(other.invalid_type("a string"))),
+        };
+        Ok(Self {
+            challenge,
+            payload: PaymentPayload::from_object(payload),
+            source,
+        })
     }
 
     /// Reads the credential from a request's `Authorization` header lines.
@@ -134,6 +142,35 @@ impl Credential {
             }
         }
         found.map(Self::from_token).transpose()
+    }
+}
+
+/// The members of a credential object, read in one pass.
+#[derive(Default)]
+struct Members {
+    challenge: Option<json::Captured<Box<challenge_json::Fields>>>,
+    payload: Option<json::Captured<Map<String, Value>>>,
+    source: Option<json::Captured<json::Skip>>,
+}
+
+impl<'de> json::ReadObject<'de> for Members {
+    /// As with an object read into a `serde_json::Value` first, the last of duplicate members
+    /// counts, and other members are checked and dropped.
+    fn read<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut members = Members::default();
+        while let Some(index) =
+            map.next_key_seed(json::Name(&["challenge", "payload", "source"]))?
+        {
+            match index {
+                Some(0) => members.challenge = Some(map.next_value_seed(json::Capture::new())?),
+                Some(1) => members.payload = Some(map.next_value_seed(json::Capture::new())?),
+                Some(2) => members.source = Some(map.next_value_seed(json::Capture::new())?),
+                _ => {
+                    map.next_value::<json::Skip>()?;
+                }
+            }
+        }
+        Ok(members)
     }
 }
 

@@ -1,16 +1,20 @@
 //! A JSON object carried as base64url of its canonical form: the `request` parameter.
 
+use std::sync::{Arc, OnceLock};
+
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::{ParseError, check_len};
 use crate::limits::MAX_PARAM_LEN;
-use crate::{base64url, jcs};
+use crate::{base64url, jcs, json};
 
 /// A JSON object as it travels in a header: base64url (no padding) of its JCS form.
 ///
 /// It keeps the exact wire text it was read from, because the challenge id is computed over
-/// that text, next to the decoded object.
+/// that text. Text read from the wire is checked to be an object when it is read, and decoded
+/// into one the first time [`json`](Self::json) asks for it: a server that only checks what a
+/// credential echoes never decodes it.
 ///
 /// ```
 /// use mpp_core::EncodedJson;
@@ -25,7 +29,8 @@ use crate::{base64url, jcs};
 #[derive(Clone)]
 pub struct EncodedJson {
     wire: String,
-    value: Map<String, Value>,
+    /// Shared, so that a clone (a challenge's echo, a route's offer) copies only the text.
+    value: OnceLock<Arc<Map<String, Value>>>,
 }
 
 impl EncodedJson {
@@ -40,7 +45,10 @@ impl EncodedJson {
     /// Canonicalises a JSON object (JCS) and encodes it.
     pub fn from_object(value: Map<String, Value>) -> Self {
         let wire = base64url::encode(jcs::object_to_string(&value));
-        Self { wire, value }
+        Self {
+            wire,
+            value: OnceLock::from(Arc::new(value)),
+        }
     }
 
     /// Serialises `value` with serde, then canonicalises and encodes it.
@@ -52,15 +60,17 @@ impl EncodedJson {
     /// Decodes wire text: size-capped, base64url, UTF-8, then a JSON object.
     pub fn from_wire(wire: &str) -> Result<Self, ParseError> {
         check_len(wire, MAX_PARAM_LEN)?;
-        let bytes = base64url::decode(wire)?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| ParseError::json(&e))?;
-        match value {
-            Value::Object(value) => Ok(Self {
-                wire: wire.to_owned(),
-                value,
-            }),
-            _ => Err(ParseError::NotAnObject),
-        }
+        Self::from_wire_string(wire.to_owned())
+    }
+
+    /// [`from_wire`](Self::from_wire), keeping `wire` itself.
+    pub(crate) fn from_wire_string(wire: String) -> Result<Self, ParseError> {
+        check_len(&wire, MAX_PARAM_LEN)?;
+        json::check_object(&base64url::decode(&wire)?)?;
+        Ok(Self {
+            wire,
+            value: OnceLock::new(),
+        })
     }
 
     /// The text as it appears on the wire.
@@ -70,18 +80,26 @@ impl EncodedJson {
 
     /// The decoded object.
     pub fn json(&self) -> &Map<String, Value> {
-        &self.value
+        self.value.get_or_init(|| {
+            // The text was checked to be a JSON object when it was read, so this decodes.
+            Arc::new(
+                base64url::decode(&self.wire)
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                    .unwrap_or_default(),
+            )
+        })
     }
 
     /// Deserialises the object into a typed value.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ParseError> {
-        serde_json::from_value(Value::Object(self.value.clone())).map_err(|e| ParseError::json(&e))
+        serde_json::from_value(Value::Object(self.json().clone())).map_err(|e| ParseError::json(&e))
     }
 
     /// The wire text this object would have if it had been encoded canonically. Equal to
     /// [`as_wire`](Self::as_wire) for anything an MPP issuer produced.
     pub fn canonical_wire(&self) -> String {
-        base64url::encode(jcs::object_to_string(&self.value))
+        base64url::encode(jcs::object_to_string(self.json()))
     }
 
     /// True when the wire text is the canonical encoding of the object.
@@ -100,7 +118,7 @@ impl Eq for EncodedJson {}
 
 impl std::fmt::Debug for EncodedJson {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("EncodedJson").field(&self.value).finish()
+        f.debug_tuple("EncodedJson").field(self.json()).finish()
     }
 }
 
@@ -115,7 +133,7 @@ impl<'de> serde::Deserialize<'de> for EncodedJson {
     /// accepted too and encoded canonically.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match Value::deserialize(deserializer)? {
-            Value::String(wire) => Self::from_wire(&wire).map_err(serde::de::Error::custom),
+            Value::String(wire) => Self::from_wire_string(wire).map_err(serde::de::Error::custom),
             Value::Object(map) => Ok(Self::from_object(map)),
             _ => Err(serde::de::Error::custom(
                 "expected a base64url string or a JSON object",

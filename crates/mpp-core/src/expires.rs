@@ -32,16 +32,35 @@ pub fn parse(text: &str) -> Result<OffsetDateTime, ParseError> {
 /// millisecond of 9999.
 pub fn format(t: OffsetDateTime) -> String {
     let t = t.checked_to_offset(time::UtcOffset::UTC).unwrap_or(LATEST);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    let Ok(year @ 0..=9999) = u32::try_from(t.year()) else {
+        return format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        );
+    };
+    // Written digit by digit: this runs for every challenge a server issues.
+    let mut out = String::with_capacity(24);
+    let mut digits = |value: u32, width: u32, then: char| {
+        for place in (0..width).rev() {
+            let digit = value / 10u32.pow(place) % 10;
+            out.push(char::from_digit(digit, 10).unwrap_or('0'));
+        }
+        out.push(then);
+    };
+    digits(year, 4, '-');
+    digits(u32::from(u8::from(t.month())), 2, '-');
+    digits(u32::from(t.day()), 2, 'T');
+    digits(u32::from(t.hour()), 2, ':');
+    digits(u32::from(t.minute()), 2, ':');
+    digits(u32::from(t.second()), 2, '.');
+    digits(u32::from(t.millisecond()), 3, 'Z');
+    out
 }
 
 /// The latest instant RFC 3339 (four-digit years) can write.
@@ -109,6 +128,20 @@ mod tests {
         let future = SystemTime::UNIX_EPOCH.checked_add(huge).unwrap();
         assert_eq!(format_system(future), "9999-12-31T23:59:59.999Z");
         assert!(!is_past(far, future));
+    }
+
+    #[test]
+    fn formats_like_the_long_way() {
+        for text in [
+            "2026-01-15T12:05:00.123Z",
+            "0001-02-03T04:05:06.007Z",
+            "9999-12-31T23:59:59.999Z",
+            "1970-01-01T00:00:00.000Z",
+        ] {
+            assert_eq!(format(parse(text).unwrap()), text);
+        }
+        let ancient = time::macros::datetime!(-0042-03-04 05:06:07.089 UTC);
+        assert_eq!(format(ancient), "-042-03-04T05:06:07.089Z");
     }
 
     #[test]

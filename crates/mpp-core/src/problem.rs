@@ -235,14 +235,14 @@ const STANDARD_MEMBERS: [&str; 5] = ["type", "title", "status", "detail", "chall
 
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ProblemWire {
+struct ProblemWire<T> {
     #[serde(rename = "type")]
     kind: String,
-    title: String,
+    title: T,
     status: u16,
-    detail: String,
+    detail: T,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    challenge_id: Option<String>,
+    challenge_id: Option<T>,
     #[serde(flatten)]
     extensions: Map<String, Value>,
 }
@@ -251,10 +251,10 @@ impl serde::Serialize for Problem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         ProblemWire {
             kind: self.problem_type.uri(),
-            title: self.problem_type.title().into(),
+            title: self.problem_type.title(),
             status: self.status().as_u16(),
-            detail: self.detail.clone(),
-            challenge_id: self.challenge_id.clone(),
+            detail: self.detail.as_str(),
+            challenge_id: self.challenge_id.as_deref(),
             extensions: self
                 .extensions
                 .iter()
@@ -268,7 +268,7 @@ impl serde::Serialize for Problem {
 
 impl<'de> serde::Deserialize<'de> for Problem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = ProblemWire::deserialize(deserializer)?;
+        let wire = ProblemWire::<String>::deserialize(deserializer)?;
         let problem_type = ProblemType::from_uri(&wire.kind)
             .ok_or_else(|| serde::de::Error::custom("unknown problem type"))?;
         Ok(Self {

@@ -33,7 +33,7 @@ pub fn parse(value: &str) -> Result<Vec<Result<Challenge, ParseError>>, ParseErr
     }
     let raw = parse_challenges(value)?;
     let out: Vec<_> = raw
-        .iter()
+        .into_iter()
         .filter(|c| c.scheme.eq_ignore_ascii_case("payment"))
         .take(MAX_CHALLENGES)
         .map(Challenge::from_raw)

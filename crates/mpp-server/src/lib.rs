@@ -19,6 +19,7 @@ mod layer;
 mod method;
 mod mpp;
 mod payment;
+mod priced;
 mod pricing;
 mod rejection;
 mod response;

@@ -11,6 +11,7 @@ use mpp_core::{
 use crate::RouteTerms;
 use crate::events::{Event, Hook};
 use crate::method::DynMethod;
+use crate::priced::Priced;
 
 /// The environment variable read for the realm when none is configured.
 pub const REALM_ENV: &str = "MPP_REALM";
@@ -53,6 +54,8 @@ pub(crate) struct Inner {
     pub(crate) late_payment_window: Duration,
     pub(crate) body_limit: usize,
     pub(crate) hooks: Vec<Hook>,
+    /// The request objects of recent prices.
+    pub(crate) priced: Priced,
 }
 
 impl Mpp {
@@ -289,6 +292,7 @@ impl MppBuilder {
                 late_payment_window: self.late_payment_window,
                 body_limit: self.body_limit,
                 hooks: self.hooks,
+                priced: Priced::default(),
             }),
         })
     }

@@ -20,6 +20,8 @@ mod request;
 mod rpc;
 mod session;
 mod transfer;
+#[cfg(any(feature = "server", feature = "client"))]
+mod tx;
 
 #[cfg(feature = "client")]
 mod client;
@@ -63,5 +65,6 @@ pub use transfer::{
 pub use client::TempoProvider;
 #[cfg(feature = "server")]
 pub use server::{
-    BuildError, CosignError, Cosigner, FeePayer, TempoCharge, TempoChargeBuilder, verify_receipt,
+    BuildError, CosignError, Cosigner, FeePayer, SessionBuildError, TempoCharge,
+    TempoChargeBuilder, TempoSession, TempoSessionBuilder, verify_receipt,
 };

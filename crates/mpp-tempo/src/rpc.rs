@@ -96,7 +96,6 @@ impl Rpc {
         Ok(id.to())
     }
 
-    #[cfg(feature = "client")]
     pub(crate) async fn gas_price(&self) -> Result<u128, RpcError> {
         let price: U256 = self.request("eth_gasPrice", ()).await?;
         Ok(price.saturating_to())
@@ -140,7 +139,6 @@ impl Rpc {
             .await
     }
 
-    #[cfg(feature = "client")]
     pub(crate) async fn estimate_gas(
         &self,
         request: &TempoTransactionRequest,

@@ -13,8 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::HeaderValue;
 use mpp_core::headers::ACCEPT_PAYMENT;
 use mpp_core::{
-    AcceptPayment, Challenge, ChargeParams, Credential, EncodedJson, Problem, ProblemType,
-    VerifyError,
+    AcceptPayment, Challenge, ChargeParams, Credential, Problem, ProblemType, VerifyError,
 };
 
 use crate::context::{NONCE_KEY, ROUTE_SCOPE_KEY};
@@ -71,22 +70,16 @@ impl<'a> Exchange<'a> {
         context: &'a RequestContext,
         params: &'a ChargeParams,
     ) -> Result<Self, ChargeError> {
+        let requests = mpp.priced.requests(&mpp.methods, params)?;
         let offers = mpp
             .methods
             .iter()
-            .map(|method| {
-                let request = method
-                    .request(params)
-                    .map_err(|source| ChargeError::Price {
-                        method: method.name().to_owned(),
-                        source,
-                    })?;
-                Ok(Offer {
-                    method: method.as_ref(),
-                    request: EncodedJson::from_object(request),
-                })
+            .zip(requests.iter())
+            .map(|(method, request)| Offer {
+                method: method.as_ref(),
+                request: request.clone(),
             })
-            .collect::<Result<Vec<_>, ChargeError>>()?;
+            .collect();
         // The reserved keys are the server's; a charge's meta cannot set them.
         let mut opaque = params.meta.clone();
         opaque.remove(NONCE_KEY);

@@ -97,6 +97,18 @@ impl TempoCharge {
         &self.inner.store
     }
 
+    /// The default recipient, when one is configured.
+    pub(crate) fn recipient(&self) -> Option<Address> {
+        self.inner.recipient
+    }
+
+    /// The default token.
+    pub(crate) fn currency(&self) -> Address {
+        self.inner
+            .currency
+            .unwrap_or_else(|| default_currency(self.inner.chain_id))
+    }
+
     /// Builds the typed request for `params` with this method's defaults.
     pub fn charge_request(&self, params: &ChargeParams) -> Result<TempoChargeRequest, PriceError> {
         let cfg = &self.inner;
@@ -248,7 +260,7 @@ impl Verification<'_> {
     }
 }
 
-fn expires_of(credential: &Credential) -> Option<SystemTime> {
+pub(crate) fn expires_of(credential: &Credential) -> Option<SystemTime> {
     let at = credential.challenge.expires_at()?.ok()?;
     let secs = u64::try_from(at.unix_timestamp()).ok()?;
     Some(UNIX_EPOCH + Duration::from_secs(secs))

@@ -18,15 +18,15 @@ use crate::transfer::TxReceipt;
 /// What a recovery pass needs besides the ledger entry.
 #[derive(Serialize, Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
-struct Data {
+pub(crate) struct Data {
     /// The chain the transaction is on.
-    chain_id: u64,
+    pub(crate) chain_id: u64,
     /// The signed transaction the server broadcasts (pull mode), `0x`-hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    transaction: Option<String>,
+    pub(crate) transaction: Option<String>,
     /// The chain time after which the transaction can no longer be mined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    valid_before: Option<u64>,
+    pub(crate) valid_before: Option<u64>,
 }
 
 /// A signed transaction about to be broadcast: its bytes and when it stops being valid.
@@ -123,7 +123,7 @@ pub(crate) async fn abandon(charge: &TempoCharge, hash: &B256, claims: &[&str]) 
 }
 
 /// How a pending settlement ended, as far as the chain can tell now.
-enum Outcome {
+pub(crate) enum Outcome {
     Settled,
     Failed(&'static str),
     Open(String),
@@ -173,7 +173,7 @@ pub(crate) async fn recover(charge: &TempoCharge) -> Result<Recovery, StoreError
 }
 
 /// Asks the chain how the transaction `reference` ended.
-async fn outcome(charge: &TempoCharge, reference: &str, data: &Data) -> Outcome {
+pub(crate) async fn outcome(charge: &TempoCharge, reference: &str, data: &Data) -> Outcome {
     let rpc = &charge.inner().rpc;
     let Ok(hash) = reference.parse::<B256>() else {
         return Outcome::Failed("the reference is not a transaction hash");
