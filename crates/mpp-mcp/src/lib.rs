@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+mod price;
+pub mod wire;
+
+#[cfg(feature = "server")]
+mod gate;
+#[cfg(feature = "server")]
+mod server;
+
+pub use price::Price;
+pub use wire::{
+    CAPABILITY, CREDENTIAL_META_KEY, PAYMENT_INFO_META_KEY, PAYMENT_REQUIRED_META_KEY,
+    RECEIPT_META_KEY,
+};
+
+#[cfg(feature = "server")]
+pub use gate::{Admission, PaymentGate, Refusal, receipt_json};
+#[cfg(feature = "server")]
+pub use server::PaidServer;
+
+#[cfg(any(feature = "server", feature = "client"))]
+pub use rmcp;
