@@ -12,6 +12,10 @@
 mod price;
 pub mod wire;
 
+#[cfg(feature = "client")]
+mod call_error;
+#[cfg(feature = "client")]
+mod client;
 #[cfg(feature = "server")]
 mod gate;
 #[cfg(feature = "server")]
@@ -23,6 +27,10 @@ pub use wire::{
     RECEIPT_META_KEY,
 };
 
+#[cfg(feature = "client")]
+pub use call_error::CallError;
+#[cfg(feature = "client")]
+pub use client::{PaidClient, PaidToolResult};
 #[cfg(feature = "server")]
 pub use gate::{Admission, PaymentGate, Refusal, receipt_json};
 #[cfg(feature = "server")]

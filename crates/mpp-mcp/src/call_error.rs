@@ -1,0 +1,38 @@
+//! [`CallError`]: why a paid JSON-RPC or MCP call did not complete.
+
+use mpp_client::PaymentError;
+use mpp_core::Problem;
+
+/// Why a call made through [`PaidClient`](crate::PaidClient) (or the alloy transport) did not
+/// complete.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// Nothing was paid: the spend policy refused, no provider could pay what the server
+    /// offers, the provider failed, or this was a dry run. The inner error says which (its
+    /// [`PaymentError::Refused`] names the rule).
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    /// The server refused the credential (`-32043`, `-32602`, ...). Money may have moved (a
+    /// pushed transaction), so the spend policy counts it as spent.
+    #[error("the server refused the payment ({code}): {message}")]
+    Rejected {
+        /// The JSON-RPC error code.
+        code: i32,
+        /// The server's message.
+        message: String,
+        /// The problem details the server sent, if any.
+        problem: Option<Problem>,
+    },
+    /// The call itself failed: the transport, or an error unrelated to payment.
+    #[error("the call failed: {0}")]
+    Call(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl CallError {
+    /// A failure of the call itself.
+    #[cold]
+    pub fn call(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Call(error.into())
+    }
+}
