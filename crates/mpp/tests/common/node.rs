@@ -85,7 +85,13 @@ impl MppxServer {
     /// `CURRENCY`, `AMOUNT`, optional `MODE`, `FEE_PAYER_KEY`, …) and waits for its
     /// `LISTENING <url>` line.
     pub(crate) async fn start(env: &[(&str, String)]) -> Self {
-        let mut child = command("node", "server.mjs", env)
+        Self::start_script("server.mjs", env).await
+    }
+
+    /// Starts the server fixture `script` (`server.mjs`, `mcp-server.mjs`) with `env` and
+    /// waits for its `LISTENING <url>` line.
+    pub(crate) async fn start_script(script: &str, env: &[(&str, String)]) -> Self {
+        let mut child = command("node", script, env)
             .spawn()
             .expect("node starts: run scripts/setup");
         let log = collect(child.stderr.take().unwrap());
@@ -101,12 +107,14 @@ impl MppxServer {
         .await;
         let Ok(Some(url)) = listening else {
             let _ = child.start_kill();
-            panic!(
-                "server.mjs did not print LISTENING: {}",
-                log.lock().unwrap()
-            );
+            panic!("{script} did not print LISTENING: {}", log.lock().unwrap());
         };
         Self { child, url, log }
+    }
+
+    /// The URL it printed (`mcp-server.mjs`: its MCP endpoint).
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// The charged resource, `GET /paid`.
@@ -198,6 +206,13 @@ async fn run(program: &str, script: &str, url: &str, env: &[(&str, String)]) -> 
 /// `env` (`RPC_URL`, `CHAIN_ID`, `PRIVATE_KEY`, optional `MODE`, `CLIENT_ID`).
 pub(crate) async fn mppx_client(url: &str, env: &[(&str, String)]) -> Outcome {
     run("node", "client.mjs", url, env).await
+}
+
+/// `mcp-client.mjs` (the official MCP client wrapped by mppx's `McpClient`) calls a tool on
+/// `target` (an MCP endpoint URL, or `stdio` with `SERVER_COMMAND` in `env`) with `env`
+/// (`RPC_URL`, `CHAIN_ID`, `PRIVATE_KEY`, optional `TOOL`, `ARGS`).
+pub(crate) async fn mppx_mcp_client(target: &str, env: &[(&str, String)]) -> Outcome {
+    run("node", "mcp-client.mjs", target, env).await
 }
 
 /// `cli.sh` (the `mppx` command-line client) pays `url` with `env` (`RPC_URL`, `PRIVATE_KEY`).
