@@ -19,7 +19,19 @@ mod client;
 #[cfg(feature = "server")]
 mod gate;
 #[cfg(feature = "server")]
+mod jsonrpc;
+#[cfg(feature = "server")]
+mod jsonrpc_layer;
+#[cfg(feature = "server")]
 mod server;
+
+/// The alloy transport (feature `alloy`): an alloy `Provider` that pays a paid JSON-RPC
+/// endpoint within a spend policy.
+#[cfg(feature = "alloy")]
+pub mod alloy {
+    mod paid_http;
+    pub use paid_http::PaidHttp;
+}
 
 pub use price::Price;
 pub use wire::{
@@ -33,6 +45,8 @@ pub use call_error::CallError;
 pub use client::{PaidClient, PaidToolResult};
 #[cfg(feature = "server")]
 pub use gate::{Admission, PaymentGate, Refusal, receipt_json};
+#[cfg(feature = "server")]
+pub use jsonrpc_layer::{MAX_UPSTREAM_BODY, PaidJsonRpc, PaidJsonRpcLayer};
 #[cfg(feature = "server")]
 pub use server::PaidServer;
 
