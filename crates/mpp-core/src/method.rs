@@ -31,6 +31,20 @@ pub trait ServerMethod: Send + Sync + 'static {
         request: &Map<String, Value>,
     ) -> impl Future<Output = Result<Receipt, VerifyError>> + Send;
 
+    /// True when the payer completed this credential's payment before presenting it: a
+    /// transaction the payer broadcast itself, say, rather than one it asks the server to
+    /// broadcast. Refusing such a credential for a reason the payer could not know beforehand
+    /// would keep money that already moved, so the server verifies it against the request it
+    /// was issued for (the echoed one, which the challenge id binds) even when the route's
+    /// price changed since, and still takes it for a short while after its challenge expired.
+    ///
+    /// The default is false: the payment happens inside [`verify`](Self::verify), so the
+    /// route's current terms and the expiry are checked first.
+    fn paid_by_payer(&self, credential: &Credential) -> bool {
+        let _ = credential;
+        false
+    }
+
     /// Finishes the settlements this method started but a crash (or a store outage) left out
     /// of the ledger: asks the network how each [`PendingSettlement`](crate::PendingSettlement)
     /// of this method ended, records the ones that settled, and abandons (releasing their

@@ -21,6 +21,7 @@ pub(crate) trait DynMethod: Send + Sync {
         credential: &'a Credential,
         request: &'a Map<String, Value>,
     ) -> BoxFuture<'a, Result<Receipt, VerifyError>>;
+    fn paid_by_payer(&self, credential: &Credential) -> bool;
     fn recover(&self) -> BoxFuture<'_, Result<Recovery, StoreError>>;
 }
 
@@ -43,6 +44,10 @@ impl<M: ServerMethod> DynMethod for M {
         request: &'a Map<String, Value>,
     ) -> BoxFuture<'a, Result<Receipt, VerifyError>> {
         Box::pin(ServerMethod::verify(self, credential, request))
+    }
+
+    fn paid_by_payer(&self, credential: &Credential) -> bool {
+        ServerMethod::paid_by_payer(self, credential)
     }
 
     fn recover(&self) -> BoxFuture<'_, Result<Recovery, StoreError>> {

@@ -8,6 +8,7 @@ use mpp_core::{
     Recovery, ReplayStore, SecretError, ServerMethod, ServerSecret, SharedStore, StoreError,
 };
 
+use crate::RouteTerms;
 use crate::events::{Event, Hook};
 use crate::method::DynMethod;
 
@@ -49,6 +50,7 @@ pub(crate) struct Inner {
     pub(crate) secret: ServerSecret,
     pub(crate) store: SharedStore,
     pub(crate) challenge_ttl: Duration,
+    pub(crate) late_payment_window: Duration,
     pub(crate) body_limit: usize,
     pub(crate) hooks: Vec<Hook>,
 }
@@ -152,6 +154,7 @@ pub struct MppBuilder {
     secret: Option<ServerSecret>,
     store: Option<SharedStore>,
     challenge_ttl: Duration,
+    late_payment_window: Duration,
     body_limit: usize,
     hooks: Vec<Hook>,
 }
@@ -164,6 +167,7 @@ impl Default for MppBuilder {
             secret: None,
             store: None,
             challenge_ttl: Mpp::DEFAULT_CHALLENGE_TTL,
+            late_payment_window: RouteTerms::DEFAULT_LATE_PAYMENT_WINDOW,
             body_limit: Mpp::DEFAULT_BODY_LIMIT,
             hooks: Vec::new(),
         }
@@ -213,6 +217,16 @@ impl MppBuilder {
     /// [`expires`](mpp_core::ChargeParams::expires()) takes precedence.
     pub fn challenge_ttl(mut self, ttl: Duration) -> Self {
         self.challenge_ttl = ttl;
+        self
+    }
+
+    /// Sets how long after its challenge expired a credential whose payment the payer already
+    /// made ([`ServerMethod::paid_by_payer`], such as a transaction hash in push mode) is still
+    /// taken (default five minutes). A payer whose transaction landed just before its challenge
+    /// expired can present it just after; refusing it would keep money that already moved.
+    /// Other credentials are refused as soon as their challenge expires.
+    pub fn late_payment_window(mut self, window: Duration) -> Self {
+        self.late_payment_window = window;
         self
     }
 
@@ -272,6 +286,7 @@ impl MppBuilder {
                 secret,
                 store: self.store.unwrap_or_default(),
                 challenge_ttl: self.challenge_ttl,
+                late_payment_window: self.late_payment_window,
                 body_limit: self.body_limit,
                 hooks: self.hooks,
             }),

@@ -69,6 +69,14 @@ pub(crate) struct Offer<'a> {
 /// 6. with a replay store, its challenge was not used before ([`VerifyError::Replayed`]);
 /// 7. the payment method verifies it.
 ///
+/// A credential whose payment the payer completed before presenting it
+/// ([`ServerMethod::paid_by_payer`], such as a transaction hash in push mode) is checked the
+/// same way, except that its `request` need not equal what the route issues now (it is verified
+/// against the echoed request, which the challenge id binds: the terms the payer was offered and
+/// paid) and that it is still taken for the [late-payment window](Self::late_payment_window)
+/// after its challenge expired. Money that already moved is never refused for a change the payer
+/// could not know about.
+///
 /// [`Mpp::charge`](crate::Mpp::charge) and the HTTP adapters verify through the same terms,
 /// built from the route (with the route scope as `opaque`, the server's store and secret).
 /// Build them yourself to verify a credential that did not arrive over HTTP, or in tooling.
@@ -111,6 +119,7 @@ pub struct RouteTerms<'a> {
     nonce: bool,
     body_digest: Option<BodyDigest>,
     store: Option<&'a SharedStore>,
+    late_window: Duration,
 }
 
 impl<'a> RouteTerms<'a> {
@@ -124,6 +133,7 @@ impl<'a> RouteTerms<'a> {
             nonce: false,
             body_digest: None,
             store: None,
+            late_window: Self::DEFAULT_LATE_PAYMENT_WINDOW,
         }
     }
 
@@ -135,6 +145,7 @@ impl<'a> RouteTerms<'a> {
         opaque: BTreeMap<String, String>,
         body_digest: Option<BodyDigest>,
         store: &'a SharedStore,
+        late_window: Duration,
     ) -> Self {
         Self {
             realm,
@@ -143,7 +154,23 @@ impl<'a> RouteTerms<'a> {
             nonce: true,
             body_digest,
             store: Some(store),
+            late_window,
         }
+    }
+
+    /// How long after its challenge expired a credential the payer already paid
+    /// ([`ServerMethod::paid_by_payer`]) is still taken, by default.
+    pub const DEFAULT_LATE_PAYMENT_WINDOW: Duration = Duration::from_secs(5 * 60);
+
+    /// Sets how long after its challenge expired a credential the payer already paid
+    /// ([`ServerMethod::paid_by_payer`]) is still taken (default
+    /// [five minutes](Self::DEFAULT_LATE_PAYMENT_WINDOW)): a payer whose transaction landed
+    /// just before the challenge expired may present it just after. Other credentials get no
+    /// such window. Keep it shorter than the methods' replay claims.
+    #[must_use]
+    pub fn late_payment_window(mut self, window: Duration) -> Self {
+        self.late_window = window;
+        self
     }
 
     /// Offers `method` (its method name and intent) for `request`, the request object the
@@ -198,18 +225,25 @@ impl<'a> RouteTerms<'a> {
         if !binding.is_bound(echo) {
             return Err(VerifyError::UnknownChallenge);
         }
-        self.check_pinned(echo, offer)?;
-        let expires_at = check_expiry(echo, SystemTime::now())?;
+        // Money the payer already moved is verified against the terms it was offered.
+        let paid = offer.method.paid_by_payer(&credential);
+        let (request, late_window) = if paid {
+            (echo.request.json(), self.late_window)
+        } else {
+            (offer.request.json(), Duration::ZERO)
+        };
+        self.check_pinned(echo, (!paid).then_some(offer))?;
+        let expires_at = check_expiry(echo, SystemTime::now(), late_window)?;
         check_digest(echo, self.body_digest.as_ref())?;
 
         let key = challenge_key(&echo.id);
         if let Some(store) = self.store {
-            match store.claim(&key, expires_at).await? {
+            match store.claim(&key, expires_at + late_window).await? {
                 Claim::Claimed => {}
                 Claim::AlreadyClaimed => return Err(VerifyError::Replayed),
             }
         }
-        let receipt = match offer.method.verify(&credential, offer.request.json()).await {
+        let receipt = match offer.method.verify(&credential, request).await {
             Ok(receipt) => receipt,
             Err(err) => {
                 if let Some(store) = self.store
@@ -252,9 +286,9 @@ impl<'a> RouteTerms<'a> {
             })
     }
 
-    /// The echo must be the challenge these terms issue: same realm, same `opaque` and the
-    /// same request object.
-    fn check_pinned(&self, echo: &Challenge, offer: &Offer<'_>) -> Result<(), VerifyError> {
+    /// The echo must be the challenge these terms issue: same realm, same `opaque` and, when
+    /// an offer is given, the same request object.
+    fn check_pinned(&self, echo: &Challenge, offer: Option<&Offer<'_>>) -> Result<(), VerifyError> {
         if echo.realm != self.realm {
             return Err(mismatch("realm"));
         }
@@ -270,7 +304,9 @@ impl<'a> RouteTerms<'a> {
             }
             _ => return Err(mismatch("opaque")),
         }
-        if let Some(key) = first_difference(echo.request.json(), offer.request.json()) {
+        if let Some(offer) = offer
+            && let Some(key) = first_difference(echo.request.json(), offer.request.json())
+        {
             return Err(mismatch(&format!("request.{key}")));
         }
         Ok(())
@@ -316,14 +352,20 @@ fn first_difference<'a>(
         .find(|key| echoed.get(*key) != expected.get(*key))
 }
 
-/// `expires` must be present, RFC 3339 and in the future; returns it.
-fn check_expiry(echo: &Challenge, now: SystemTime) -> Result<SystemTime, VerifyError> {
+/// `expires` must be present, RFC 3339 and in the future, or at most `late` in the past;
+/// returns it.
+fn check_expiry(
+    echo: &Challenge,
+    now: SystemTime,
+    late: Duration,
+) -> Result<SystemTime, VerifyError> {
     let expires = match echo.expires_at() {
         None => return Err(VerifyError::MissingExpires),
         Some(Err(_)) => return Err(VerifyError::InvalidExpires),
         Some(Ok(expires)) => expires,
     };
-    if mpp_core::expires::is_past(expires, now) {
+    let earliest = now.checked_sub(late).unwrap_or(SystemTime::UNIX_EPOCH);
+    if mpp_core::expires::is_past(expires, earliest) {
         return Err(VerifyError::Expired(
             echo.expires.clone().unwrap_or_default(),
         ));
@@ -405,18 +447,35 @@ mod tests {
     fn expiry_is_required_valid_and_future() {
         let now = SystemTime::now();
         assert!(matches!(
-            check_expiry(&challenge(None, None), now),
+            check_expiry(&challenge(None, None), now, Duration::ZERO),
             Err(VerifyError::MissingExpires)
         ));
         assert!(matches!(
-            check_expiry(&challenge(Some("tomorrow"), None), now),
+            check_expiry(&challenge(Some("tomorrow"), None), now, Duration::ZERO),
             Err(VerifyError::InvalidExpires)
         ));
         assert!(matches!(
-            check_expiry(&challenge(Some("2001-01-01T00:00:00Z"), None), now),
+            check_expiry(
+                &challenge(Some("2001-01-01T00:00:00Z"), None),
+                now,
+                Duration::ZERO
+            ),
             Err(VerifyError::Expired(_))
         ));
-        assert!(check_expiry(&challenge(Some("2999-01-01T00:00:00Z"), None), now).is_ok());
+        assert!(
+            check_expiry(
+                &challenge(Some("2999-01-01T00:00:00Z"), None),
+                now,
+                Duration::ZERO
+            )
+            .is_ok()
+        );
+        // A minute late: only inside a late-payment window.
+        let minute_ago = mpp_core::expires::format_system(now - Duration::from_secs(60));
+        let late = challenge(Some(&minute_ago), None);
+        assert!(check_expiry(&late, now, Duration::ZERO).is_err());
+        assert!(check_expiry(&late, now, Duration::from_secs(120)).is_ok());
+        assert!(check_expiry(&late, now, Duration::from_secs(30)).is_err());
     }
 
     #[test]

@@ -87,8 +87,12 @@ async fn a_hash_pays_once_even_under_concurrency() {
     assert_eq!(balance(&chain, recipient).await, units(100_000));
 }
 
+/// The official push clients pay (their own fee) and send the hash even when the challenge
+/// offers fee sponsorship: such a hash pays, once, and only for its own challenge. A refused
+/// presentation of a hash (under a challenge it does not pay, or one without push) claims
+/// nothing.
 #[tokio::test]
-async fn hash_is_refused_when_the_server_sponsors_fees_or_push_is_not_offered() {
+async fn a_hash_pays_a_sponsored_challenge_and_refusals_claim_nothing() {
     let chain = chain().await;
     let recipient = fresh_address();
     let sponsor = chain.funded_key(FEE_BUDGET).await.unwrap();
@@ -98,41 +102,61 @@ async fn hash_is_refused_when_the_server_sponsors_fees_or_push_is_not_offered() 
         Some(mpp_tempo::FeePayer::local(sponsor.signer().clone())),
     )
     .await;
-    // A hash of some mined payment, presented for a sponsored challenge.
-    let challenge_push = challenge(
-        &method,
-        &push_only(ChargeParams::new("0.1").fee_payer(false)),
-    );
-    let provider = payer(&chain, 100_000 + FEE_BUDGET).await;
-    let credential = provider.pay(&challenge_push).await.unwrap();
-    let hash = credential.payload.get_str("hash").unwrap().to_owned();
-
     let sponsored = challenge(&method, &ChargeParams::new("0.1"));
-    let forged = Credential::new(sponsored.to_echo(), PaymentPayload::hash(&hash));
+    assert_eq!(
+        sponsored.request.json()["methodDetails"]["feePayer"],
+        serde_json::json!(true)
+    );
+    // The payer pushes its own transfer for `sponsored`, paying its own fee.
+    let key = chain.funded_key(100_000 + FEE_BUDGET).await.unwrap();
+    let raw = sign(
+        tx(
+            chain.chain_id(),
+            vec![pay_call(recipient, 100_000, Some(memo_for(&sponsored)))],
+        ),
+        key.signer(),
+    );
+    let mined = chain.send_raw_transaction_sync(&raw).await.unwrap();
+    let hash = mined["transactionHash"].as_str().unwrap().to_owned();
+    let source = format!("did:pkh:eip155:{}:{}", chain.chain_id(), key.address());
+    let present = |challenge: &mpp_core::Challenge| {
+        Credential::new(challenge.to_echo(), PaymentPayload::hash(&hash)).with_source(&source)
+    };
+
+    // Someone else presents the public hash under a fresh challenge of their own.
+    let other = challenge(&method, &ChargeParams::new("0.1"));
     let err = method
-        .verify(&forged, sponsored.request.json())
+        .verify(&present(&other), other.request.json())
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("sponsors fees"), "{err}");
-
+    assert_eq!(err.problem_type(), ProblemType::VerificationFailed, "{err}");
+    assert!(err.to_string().contains("no matching payment"), "{err}");
+    // Under a challenge that does not offer push.
     let pull_only = challenge(
         &method,
-        &ChargeParams::new("0.1")
-            .fee_payer(false)
-            .supported_modes([ChargeMode::Pull]),
+        &ChargeParams::new("0.1").supported_modes([ChargeMode::Pull]),
     );
-    let forged = Credential::new(pull_only.to_echo(), PaymentPayload::hash(&hash));
     let err = method
-        .verify(&forged, pull_only.request.json())
+        .verify(&present(&pull_only), pull_only.request.json())
         .await
         .unwrap_err();
     assert!(
         err.to_string().contains("push mode is not offered"),
         "{err}"
     );
-    // The original still verifies (the refusals claimed nothing).
-    method
-        .verify(&credential, challenge_push.request.json())
+
+    // The payer's own credential pays, once.
+    let receipt = method
+        .verify(&present(&sponsored), sponsored.request.json())
         .await
         .unwrap();
+    assert_eq!(receipt.reference, hash);
+    let again = method
+        .verify(&present(&sponsored), sponsored.request.json())
+        .await
+        .unwrap_err();
+    assert!(matches!(again, VerifyError::Replayed), "{again}");
+    assert_eq!(balance(&chain, recipient).await, units(100_000));
+    // The sponsor paid nothing: the payer paid its own fee.
+    assert_eq!(balance(&chain, sponsor.address()).await, units(FEE_BUDGET));
 }

@@ -7,9 +7,11 @@
 //! - the mppx command-line client (`cli.sh`) pays our server, on a chain started with
 //!   `--chain-id 1337` (the only local id that CLI knows);
 //!
-//! in pull mode, in push mode and with the server paying the fee (`0x78` envelopes). Balances
-//! are read with `balanceOf`: the recipient rose by exactly the price; a sponsored payer paid
-//! no fee. A credential taken from a successful exchange and sent again is refused.
+//! in pull mode, in push mode and with the server paying the fee (`0x78` envelopes); and the
+//! mppx client in push mode on a challenge that offers fee sponsorship (it pays its own fee and
+//! sends the hash: one transfer, accepted once). Balances are read with `balanceOf`: the
+//! recipient rose by exactly the price; a sponsored payer paid no fee. A credential taken from a
+//! successful exchange and sent again is refused.
 
 mod common;
 
@@ -42,6 +44,8 @@ enum Mode {
     Push,
     /// The server sponsors the fee and co-signs (`0x78`); pull.
     Sponsored,
+    /// The server offers to sponsor the fee, but the payer pushes, paying its own fee.
+    PushSponsored,
 }
 
 impl Mode {
@@ -49,9 +53,19 @@ impl Mode {
     fn env(self) -> Option<&'static str> {
         match self {
             Mode::Pull => Some("pull"),
-            Mode::Push => Some("push"),
+            Mode::Push | Mode::PushSponsored => Some("push"),
             Mode::Sponsored => None,
         }
+    }
+
+    /// Whether the server sponsors fees.
+    fn sponsored(self) -> bool {
+        matches!(self, Mode::Sponsored | Mode::PushSponsored)
+    }
+
+    /// Whether the sponsor pays the payer's fee.
+    fn sponsor_pays(self) -> bool {
+        matches!(self, Mode::Sponsored)
     }
 
     /// What our server offers.
@@ -59,7 +73,7 @@ impl Mode {
         match self {
             Mode::Pull => Some(ChargeMode::Pull),
             Mode::Push => Some(ChargeMode::Push),
-            Mode::Sponsored => None,
+            Mode::Sponsored | Mode::PushSponsored => None,
         }
     }
 
@@ -67,7 +81,7 @@ impl Mode {
     fn payload(self) -> (&'static str, Option<&'static str>) {
         match self {
             Mode::Pull => ("transaction", Some("0x76")),
-            Mode::Push => ("hash", None),
+            Mode::Push | Mode::PushSponsored => ("hash", None),
             Mode::Sponsored => ("transaction", Some("0x78")),
         }
     }
@@ -75,6 +89,7 @@ impl Mode {
 
 /// One exchange's accounts: a fresh recipient, a fresh payer and, when sponsored, a sponsor.
 struct Accounts {
+    mode: Mode,
     recipient: Address,
     payer: FundedKey,
     payer_funds: u128,
@@ -83,16 +98,17 @@ struct Accounts {
 
 impl Accounts {
     async fn new(chain: &TempoChain, mode: Mode) -> Self {
-        let sponsor = match mode {
-            Mode::Sponsored => Some(chain.funded_key(SPONSOR_FUNDS).await.unwrap()),
-            Mode::Pull | Mode::Push => None,
+        let sponsor = match mode.sponsored() {
+            true => Some(chain.funded_key(SPONSOR_FUNDS).await.unwrap()),
+            false => None,
         };
         // A sponsored payer holds exactly the price: it has nothing to pay a fee with.
-        let payer_funds = match mode {
-            Mode::Sponsored => PRICE_UNITS,
-            Mode::Pull | Mode::Push => PRICE_UNITS + FEE_ALLOWANCE,
+        let payer_funds = match mode.sponsor_pays() {
+            true => PRICE_UNITS,
+            false => PRICE_UNITS + FEE_ALLOWANCE,
         };
         Self {
+            mode,
             recipient: PrivateKeySigner::random().address(),
             payer: chain.funded_key(payer_funds).await.unwrap(),
             payer_funds,
@@ -101,16 +117,21 @@ impl Accounts {
     }
 
     /// The money moved exactly once: the recipient got the price; the payer paid the price and
-    /// its own fee, or with a sponsor only the price while the sponsor paid the fee.
+    /// its own fee (a sponsor, if any, paid nothing), or with a sponsor paying only the price
+    /// while the sponsor paid the fee.
     async fn assert_settled_once(&self, chain: &TempoChain) {
         assert_eq!(balance(chain, self.recipient).await, PRICE_UNITS);
         let payer = balance(chain, self.payer.address()).await;
         match &self.sponsor {
-            Some(sponsor) => {
+            Some(sponsor) if self.mode.sponsor_pays() => {
                 assert_eq!(payer, 0, "a sponsored payer pays exactly the price");
                 assert!(balance(chain, sponsor.address()).await < SPONSOR_FUNDS);
             }
-            None => {
+            sponsor => {
+                if let Some(sponsor) = sponsor {
+                    let left = balance(chain, sponsor.address()).await;
+                    assert_eq!(left, SPONSOR_FUNDS, "the sponsor paid nothing");
+                }
                 let spent = self.payer_funds - payer;
                 assert!(
                     spent > PRICE_UNITS && spent < PRICE_UNITS + FEE_ALLOWANCE,
@@ -261,6 +282,24 @@ async fn the_mppx_client_pays_our_server_in_push_mode() {
 #[tokio::test]
 async fn the_mppx_client_pays_our_sponsoring_server() {
     mppx_client_pays(Mode::Sponsored).await;
+}
+
+/// mppx's push client pays first (its own fee, its own broadcast) and sends the hash even when
+/// the challenge offers fee sponsorship; it needs a chain where one sender's expiring-nonce
+/// transactions all mine (T4). Our server accepts it: one transfer, 200 with a receipt.
+#[tokio::test]
+async fn the_mppx_push_client_pays_our_sponsoring_server_once() {
+    let chain = TempoChain::start_with(TempoChainOptions::default().hardfork("t4"))
+        .await
+        .unwrap();
+    let accounts = Accounts::new(&chain, Mode::PushSponsored).await;
+    let (outcome, _) = mppx_client_pays_our_server(&chain, &accounts, Mode::PushSponsored).await;
+    let challenge: Challenge = outcome.json["challenge"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        challenge.request.json()["methodDetails"]["feePayer"],
+        json!(true),
+        "the challenge offered sponsorship"
+    );
 }
 
 /// The mppx client pays our server; then its credential, sent again as it was, is refused:

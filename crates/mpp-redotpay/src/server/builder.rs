@@ -80,7 +80,8 @@ impl RedotPayChargeBuilder {
     }
 
     /// The hook consuming references, called after a successful verification, as the official
-    /// package does. Without one, references are claimed in the [store](Self::store) instead.
+    /// package does. Without one, references are claimed in the [store](Self::store) instead,
+    /// also after a successful verification.
     pub fn consume_reference(mut self, hook: impl ConsumeReference) -> Self {
         self.hooks.consume_reference = Some(Arc::new(hook));
         self

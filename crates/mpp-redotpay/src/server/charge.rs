@@ -86,12 +86,16 @@ impl std::fmt::Debug for Hooks {
 /// 2. its rail must be offered: a balance payload needs `methodDetails.balance`; a crypto
 ///    payload selects the first `crypto[]` entry with its `chainId` and (trimmed, lower-cased)
 ///    `currency` (`verification-failed` otherwise, as is a rail without its hook);
-/// 3. without a `consume_reference` hook, the reference is claimed in the store *before* the
-///    hook runs (so two concurrent credentials with one reference cannot both pass), and
-///    released if verification then fails;
-/// 4. `verify_balance` or `verify_crypto` must answer `true`;
-/// 5. with a `consume_reference` hook, it is called now (after verification, as the official
-///    package does) and must answer `true`.
+/// 3. `verify_balance` or `verify_crypto` must answer `true`;
+/// 4. only then is the reference used up: with a `consume_reference` hook, by calling it (as
+///    the official package does), which must answer `true`; without one, by claiming it in the
+///    store (of two credentials with one reference that both verify, one wins).
+///
+/// A reference is never used up by a credential that is refused: a transaction hash is public
+/// once it is on chain, and a stranger presenting it under a challenge it does not pay must not
+/// lock out the payer's own credential. (Crypto payloads carry nothing that binds them to a
+/// challenge, so a stranger presenting the hash first under a challenge it *does* pay wins; this
+/// is how the RedotPay protocol is specified.)
 ///
 /// **Receipt.** `{method: "redotpay", reference, status: "success", timestamp, externalId?}`.
 /// `externalId` is the route's (server-bound) request `externalId` when it has one, else the
@@ -272,44 +276,29 @@ impl ServerMethod for RedotPayCharge {
         let request = RedotPayRequest::from_json(request).map_err(VerifyError::other)?;
         let payload = RedotPayPayload::from_payload(&credential.payload)
             .map_err(|e| VerifyError::invalid_payload(e.to_string()))?;
-        // Refuse a rail that is not offered (or has no hook) before claiming anything.
-        match &payload {
-            RedotPayPayload::Balance { .. } => self.balance_hook(&request).map(drop)?,
-            RedotPayPayload::Crypto {
-                chain_id, currency, ..
-            } => self.crypto_hook(&request, *chain_id, currency).map(drop)?,
-        }
+        self.verify_rail(credential, &request, &payload).await?;
+        // Verified: only now is the reference used up.
         let reference = payload.reference();
-        let store_key = format!("redotpay:reference:{reference}");
-        let use_store = self.hooks.consume_reference.is_none();
-        if use_store {
-            match self
-                .store
-                .claim(&store_key, self.claim_until(credential))
-                .await?
-            {
-                Claim::Claimed => {}
-                Claim::AlreadyClaimed => return Err(VerifyError::Replayed),
+        let used = match &self.hooks.consume_reference {
+            Some(consume) => {
+                let claim = ReferenceClaim {
+                    reference: reference.clone(),
+                    challenge_id: credential.challenge.id.clone(),
+                    expires: credential.challenge.expires.clone().unwrap_or_default(),
+                };
+                consume
+                    .consume_reference(claim)
+                    .await
+                    .map_err(VerifyError::Other)?
             }
-        }
-        if let Err(err) = self.verify_rail(credential, &request, &payload).await {
-            if use_store {
-                // The reference was not used after all; a failed release only delays its reuse.
-                let _ = self.store.release(&store_key).await;
+            None => {
+                let key = format!("redotpay:reference:{reference}");
+                let until = self.claim_until(credential);
+                self.store.claim(&key, until).await? == Claim::Claimed
             }
-            return Err(err);
-        }
-        if let Some(consume) = &self.hooks.consume_reference {
-            let claim = ReferenceClaim {
-                reference: reference.clone(),
-                challenge_id: credential.challenge.id.clone(),
-                expires: credential.challenge.expires.clone().unwrap_or_default(),
-            };
-            match consume.consume_reference(claim).await {
-                Ok(true) => {}
-                Ok(false) => return Err(VerifyError::Replayed),
-                Err(err) => return Err(VerifyError::Other(err)),
-            }
+        };
+        if !used {
+            return Err(VerifyError::Replayed);
         }
         let receipt = Receipt::new(METHOD, reference);
         Ok(

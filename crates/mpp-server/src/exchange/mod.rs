@@ -97,6 +97,7 @@ impl<'a> Exchange<'a> {
             opaque,
             context.body_digest().copied(),
             &mpp.store,
+            mpp.late_payment_window,
         );
         Ok(Self {
             mpp,

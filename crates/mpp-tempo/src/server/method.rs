@@ -312,6 +312,11 @@ impl ServerMethod for TempoCharge {
         }
     }
 
+    /// A `hash` credential: the payer broadcast its transaction before presenting it.
+    fn paid_by_payer(&self, credential: &Credential) -> bool {
+        credential.payload.kind() == Some("hash")
+    }
+
     async fn recover(&self) -> Result<Recovery, StoreError> {
         settlement::recover(self).await
     }

@@ -92,14 +92,22 @@ pub(crate) async fn broadcast(
         Ok(true) => {}
         Err(_) => return Err(Broadcasted::Unknown(err)),
     }
+    poll_receipt(charge, hash)
+        .await
+        .ok_or(Broadcasted::Unknown(err))
+}
+
+/// Waits for the receipt of a transaction the node knows, polling up to the RPC timeout.
+pub(crate) async fn poll_receipt(charge: &TempoCharge, hash: B256) -> Option<TxReceipt> {
+    let rpc = &charge.inner().rpc;
     let deadline = Instant::now() + charge.inner().rpc_timeout;
     while Instant::now() < deadline {
         if let Ok(Some(receipt)) = rpc.receipt(hash).await {
-            return Ok(receipt);
+            return Some(receipt);
         }
         tokio::time::sleep(RECEIPT_POLL).await;
     }
-    Err(Broadcasted::Unknown(err))
+    None
 }
 
 /// Removes the pending settlement of `hash` and releases `claims` after a payment that is

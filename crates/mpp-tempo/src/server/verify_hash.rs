@@ -42,16 +42,21 @@ pub fn verify_receipt(
     Ok(())
 }
 
+/// Verifies a push payment: the transaction is mined, succeeded and paid what the challenge
+/// asks, from the credential's `source`.
+///
+/// The hash is public as soon as the transaction is on chain, so anyone can present it under a
+/// challenge of their own. Every check runs before the hash is claimed: a refused credential
+/// claims nothing, and the payer's own credential still pays.
+///
+/// A hash on a challenge that offers fee sponsorship is accepted: the payer paid its own fee,
+/// and the official SDKs' push clients pay first and send the hash afterwards, so refusing it
+/// would keep money that already moved. Our own clients never push on such a challenge.
 pub(crate) async fn verify(
     charge: &TempoCharge,
     v: &Verification<'_>,
     hash: &str,
 ) -> Result<Receipt, VerifyError> {
-    if v.request.fee_payer {
-        return Err(VerifyError::failed(
-            "hash credentials are not accepted when the server sponsors fees",
-        ));
-    }
     if !v.request.allows(ChargeMode::Push) {
         return Err(VerifyError::failed("push mode is not offered"));
     }
@@ -61,26 +66,33 @@ pub(crate) async fn verify(
         .and_then(|h| B256::from_str(h).ok())
         .ok_or_else(|| VerifyError::invalid_payload("hash must be 0x + 32 bytes hex"))?;
     let source = v.source_address()?;
-    let key = tx_key(&hash);
-    charge.claim(&key).await?;
-    let receipt = match charge.inner().rpc.receipt(hash).await {
-        Ok(Some(receipt)) => receipt,
-        Ok(None) => {
-            charge.release(&key).await;
-            return Err(VerifyError::failed("the transaction is not mined"));
-        }
-        Err(e) => {
-            charge.release(&key).await;
-            return Err(e.into());
-        }
-    };
+    let receipt = mined(charge, hash).await?;
     if receipt.transaction_hash != hash {
         return Err(VerifyError::failed("the node returned another transaction"));
     }
     verify_receipt(&receipt, &v.request, v.realm(), v.challenge_id(), source)?;
+    let key = tx_key(&hash);
+    charge.claim(&key).await?;
     if let Err(e) = settlement::begin(charge, v, &hash, None, &[&key]).await {
         charge.release(&key).await;
         return Err(e);
     }
     Ok(v.receipt(format!("{hash}")))
+}
+
+/// The receipt of `hash`. A transaction the node knows but has not mined yet (the payer sent
+/// its credential before its transaction landed) is waited for, up to the RPC timeout.
+async fn mined(charge: &TempoCharge, hash: B256) -> Result<TxReceipt, VerifyError> {
+    let rpc = &charge.inner().rpc;
+    if let Some(receipt) = rpc.receipt(hash).await? {
+        return Ok(receipt);
+    }
+    if !rpc.knows_transaction(hash).await? {
+        return Err(VerifyError::failed(
+            "the node does not know the transaction",
+        ));
+    }
+    settlement::poll_receipt(charge, hash)
+        .await
+        .ok_or_else(|| VerifyError::failed("the transaction is not mined yet"))
 }
