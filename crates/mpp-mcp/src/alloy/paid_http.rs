@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use alloy_json_rpc::{RequestPacket, ResponsePacket};
 use alloy_transport::{TransportError, TransportErrorKind, TransportFut};
 use http::HeaderMap;
+use http::header::CONTENT_TYPE;
 use mpp_client::{Event, Fetch as _, PayOptions, PaymentError, Selection, SpendPolicy, select};
 use mpp_core::PaymentProvider;
 use reqwest::Url;
@@ -110,7 +111,8 @@ impl<P: PaymentProvider + 'static> PaidHttp<P> {
             .client
             .post(self.url.clone())
             .headers(headers.clone())
-            .json(body)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_string())
             .send_with_payment(&*self.provider)
             .options(self.options.clone())
             .await
