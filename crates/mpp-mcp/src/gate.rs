@@ -195,14 +195,14 @@ impl PaymentGate {
     /// whose price a method cannot express.
     pub fn payment_info(&self, name: &str) -> Option<Value> {
         let params = self.price_of(name)?.as_charge()?;
-        let quotes = self.mpp.quote(params).ok()?;
-        let offers: Vec<Value> = quotes
+        let requests = self.mpp.requests(params).ok()?;
+        let offers: Vec<Value> = requests
             .into_iter()
-            .map(|quote| {
-                let mut offer = json!({"method": quote.method, "intent": quote.intent});
+            .map(|offered| {
+                let mut offer = json!({"method": offered.method, "intent": offered.intent});
                 if let Value::Object(object) = &mut offer {
                     for key in ["amount", "currency"] {
-                        if let Some(value) = quote.request.get(key) {
+                        if let Some(value) = offered.request.get(key) {
                             object.insert(key.into(), value.clone());
                         }
                     }

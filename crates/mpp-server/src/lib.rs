@@ -37,7 +37,7 @@ pub use events::Event;
 pub use future::ResponseFuture;
 pub use layer::RequirePaymentLayer;
 pub use mpp::{BuildError, Mpp, MppBuilder, REALM_ENV, SECRET_ENV};
-pub use offers::Quote;
+pub use offers::MethodRequest;
 pub use payment::Payment;
 pub use pricing::Pricing;
 pub use rejection::MissingPayment;

@@ -1,5 +1,5 @@
 //! What a handler offers, for advertising it outside a challenge: the methods and intents
-//! ([`Mpp::offers`]) and what each would ask for a price ([`Mpp::quote`]).
+//! ([`Mpp::offers`]) and what each would ask for a price ([`Mpp::requests`]).
 
 use mpp_core::ChargeParams;
 use serde_json::{Map, Value};
@@ -10,7 +10,7 @@ use crate::{ChargeError, Mpp};
 /// and intent would carry (amounts in base units, the method's defaults applied).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Quote {
+pub struct MethodRequest {
     /// The payment method.
     pub method: String,
     /// The intent.
@@ -32,8 +32,8 @@ impl Mpp {
     /// let mpp = Mpp::new(stand_in::StandInMethod::new(), "api.example.com", secret)?;
     /// assert_eq!(mpp.offers().collect::<Vec<_>>(), [("example", "charge")]);
     ///
-    /// let quotes = mpp.quote(&ChargeParams::new("0.50"))?;
-    /// assert_eq!(quotes[0].request["amount"], "50"); // the stand-in counts in cents
+    /// let requests = mpp.requests(&ChargeParams::new("0.50"))?;
+    /// assert_eq!(requests[0].request["amount"], "50"); // the stand-in counts in cents
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn offers(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -48,7 +48,7 @@ impl Mpp {
     /// document). Advisory: a challenge issued later is what a client pays.
     ///
     /// The error is the one [`Mpp::charge`] gives for this price: a method cannot express it.
-    pub fn quote(&self, params: &ChargeParams) -> Result<Vec<Quote>, ChargeError> {
+    pub fn requests(&self, params: &ChargeParams) -> Result<Vec<MethodRequest>, ChargeError> {
         self.inner
             .methods
             .iter()
@@ -59,7 +59,7 @@ impl Mpp {
                         method: method.name().to_owned(),
                         source,
                     })?;
-                Ok(Quote {
+                Ok(MethodRequest {
                     method: method.name().to_owned(),
                     intent: method.intent().to_owned(),
                     request,
