@@ -11,65 +11,69 @@ use std::sync::{Arc, Mutex};
 use mpp::client::{Event, PaymentError, Rule, SpendPolicy, TempoProvider};
 use mpp::mcp::{CallError, PaidClient, PaidServer};
 use mpp::tempo::PATH_USD;
-use mpp::{
-    Amount, Challenge, ChargeMode, ChargeParams, Credential, MppError, PaymentProvider,
-    PrivateKeySigner, ProblemType, SharedStore,
-};
-use mpp_testkit::TempoChain;
+use mpp::{Amount, ChargeMode, ChargeParams, PrivateKeySigner, ProblemType, SharedStore};
+use mpp_testkit::alloy_primitives::Address;
+use mpp_testkit::{FundedKey, TempoChain};
 use rmcp::model::CallToolRequestParams;
-use serde_json::{Value, json};
+use rmcp::service::{RoleClient, RunningService};
 
 use common::chain::balance;
-use common::mcp::{Tools, connect_http, serve_http};
+use common::mcp::{Tampering, Tools, connect_http, echo, serve_http};
 use common::our_server::{handler, tempo_charge};
 
 const PRICE: &str = "0.01";
 const PRICE_UNITS: u128 = 10_000;
 
-fn echo(text: &str) -> CallToolRequestParams {
-    let Value::Object(args) = json!({ "text": text }) else {
-        unreachable!()
-    };
-    CallToolRequestParams::new("echo").with_arguments(args)
+/// A chain, a recipient, our server charging [`PRICE`] for `echo` (pull mode), a client
+/// session to it, and a key holding 1.00 pathUSD.
+struct Fixture {
+    chain: TempoChain,
+    recipient: Address,
+    tools: Tools,
+    url: String,
+    service: RunningService<RoleClient, ()>,
+    key: FundedKey,
 }
 
-/// Pays with the inner provider, then lowers the price in the echoed challenge: a credential
-/// the server must refuse.
-struct Tampering(TempoProvider);
-
-impl PaymentProvider for Tampering {
-    fn supports(&self, method: &str, intent: &str) -> bool {
-        self.0.supports(method, intent)
+impl Fixture {
+    async fn start() -> Self {
+        let chain = TempoChain::start().await.expect("run scripts/setup");
+        let recipient = PrivateKeySigner::random().address();
+        let method = tempo_charge(&chain, recipient, Some(ChargeMode::Pull), None).await;
+        let tools = Tools::default();
+        let server = PaidServer::new(tools.clone(), handler(method, SharedStore::default()))
+            .tool("echo", ChargeParams::new(PRICE));
+        let url = serve_http(server).await;
+        let service = connect_http(&url).await;
+        let key = chain.funded_key(1_000_000).await.unwrap();
+        Self {
+            chain,
+            recipient,
+            tools,
+            url,
+            service,
+            key,
+        }
     }
 
-    async fn pay(&self, challenge: &Challenge) -> Result<Credential, MppError> {
-        let mut credential = self.0.pay(challenge).await?;
-        let mut request = credential.challenge.request.json().clone();
-        request.insert("amount".into(), "1".into());
-        credential.challenge.request = mpp::EncodedJson::from_object(request);
-        Ok(credential)
+    fn provider(&self) -> TempoProvider {
+        TempoProvider::new(self.key.signer().clone(), self.chain.rpc_url()).unwrap()
+    }
+
+    async fn received(&self) -> u128 {
+        balance(&self.chain, self.recipient).await
     }
 }
 
 #[tokio::test]
 async fn pays_within_a_budget_that_then_refuses() {
-    let chain = TempoChain::start().await.expect("run scripts/setup");
-    let recipient = PrivateKeySigner::random().address();
-    let method = tempo_charge(&chain, recipient, Some(ChargeMode::Pull), None).await;
-    let tools = Tools::default();
-    let server = PaidServer::new(tools.clone(), handler(method, SharedStore::default()))
-        .tool("echo", ChargeParams::new(PRICE));
-    let url = serve_http(server).await;
-    let service = connect_http(&url).await;
-
-    let key = chain.funded_key(1_000_000).await.unwrap();
-    let provider = TempoProvider::new(key.signer().clone(), chain.rpc_url()).unwrap();
+    let fixture = Fixture::start().await;
     let pathusd = PATH_USD.to_string();
     let policy = SpendPolicy::new().budget(&pathusd, Amount::new(PRICE_UNITS));
     let made = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&made);
-    let client = PaidClient::new(service.peer().clone(), provider)
-        .origin(url.clone())
+    let client = PaidClient::new(fixture.service.peer().clone(), fixture.provider())
+        .origin(fixture.url.clone())
         .policy(policy.clone())
         .on_event(move |event| {
             if let Event::PaymentMade { receipt, .. } = event {
@@ -89,8 +93,8 @@ async fn pays_within_a_budget_that_then_refuses() {
     );
     let plan = paid.paid.expect("what was paid");
     assert_eq!(plan.amount, Some(Amount::new(PRICE_UNITS)));
-    assert_eq!(plan.origin, url);
-    assert_eq!(balance(&chain, recipient).await, PRICE_UNITS);
+    assert_eq!(plan.origin, fixture.url);
+    assert_eq!(fixture.received().await, PRICE_UNITS);
     assert_eq!(policy.spent(&pathusd), Amount::new(PRICE_UNITS));
     assert_eq!(*made.lock().unwrap(), [Some(receipt.reference.clone())]);
 
@@ -102,8 +106,8 @@ async fn pays_within_a_budget_that_then_refuses() {
         }
         other => panic!("expected a budget refusal, got {other:?}"),
     }
-    assert_eq!(tools.runs("echo"), 1);
-    assert_eq!(balance(&chain, recipient).await, PRICE_UNITS);
+    assert_eq!(fixture.tools.runs("echo"), 1);
+    assert_eq!(fixture.received().await, PRICE_UNITS);
 
     // A free tool is not paid.
     let free = client
@@ -111,24 +115,17 @@ async fn pays_within_a_budget_that_then_refuses() {
         .await
         .unwrap();
     assert!(free.receipt.is_none() && free.paid.is_none());
-    service.cancel().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_refused_credential_is_rejected_and_counted() {
-    let chain = TempoChain::start().await.expect("run scripts/setup");
-    let recipient = PrivateKeySigner::random().address();
-    let method = tempo_charge(&chain, recipient, Some(ChargeMode::Pull), None).await;
-    let tools = Tools::default();
-    let server = PaidServer::new(tools.clone(), handler(method, SharedStore::default()))
-        .tool("echo", ChargeParams::new(PRICE));
-    let url = serve_http(server).await;
-    let service = connect_http(&url).await;
-
-    let key = chain.funded_key(1_000_000).await.unwrap();
-    let provider = Tampering(TempoProvider::new(key.signer().clone(), chain.rpc_url()).unwrap());
+    let fixture = Fixture::start().await;
     let policy = SpendPolicy::new();
-    let client = PaidClient::new(service.peer().clone(), provider).policy(policy.clone());
+    let client = PaidClient::new(
+        fixture.service.peer().clone(),
+        Tampering(fixture.provider()),
+    )
+    .policy(policy.clone());
     match client.call_tool(echo("hello")).await.unwrap_err() {
         CallError::Rejected { code, problem, .. } => {
             assert_eq!(code, -32043);
@@ -136,12 +133,11 @@ async fn a_refused_credential_is_rejected_and_counted() {
         }
         other => panic!("expected a rejection, got {other:?}"),
     }
-    assert_eq!(tools.runs("echo"), 0);
-    assert_eq!(balance(&chain, recipient).await, 0);
+    assert_eq!(fixture.tools.runs("echo"), 0);
+    assert_eq!(fixture.received().await, 0);
     assert_eq!(
         policy.spent(&PATH_USD.to_string()),
         Amount::new(PRICE_UNITS),
         "a credential handed over counts as spent"
     );
-    service.cancel().await.unwrap();
 }

@@ -21,16 +21,14 @@ mod common;
 use mpp::client::TempoProvider;
 use mpp::mcp::{CallError, PaidClient, PaidServer};
 use mpp::tempo::PATH_USD;
-use mpp::{
-    Challenge, ChargeParams, Credential, MppError, PaymentProvider, PrivateKeySigner, SharedStore,
-};
+use mpp::{ChargeParams, PrivateKeySigner, SharedStore};
 use mpp_testkit::alloy_primitives::Address;
 use mpp_testkit::{FundedKey, TempoChain};
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
 
 use common::chain::balance;
-use common::mcp::{Tools, connect_http, serve_http};
+use common::mcp::{Tampering, Tools, connect_http, echo, serve_http};
 use common::node::{MppxServer, mppx_mcp_client};
 use common::our_server::{handler, tempo_charge};
 
@@ -39,13 +37,6 @@ const PRICE: &str = "0.25";
 const PRICE_UNITS: u128 = 250_000;
 /// What a payer holds on top of the price for its fee.
 const FEE_ALLOWANCE: u128 = 50_000;
-
-fn echo(text: &str) -> CallToolRequestParams {
-    let Value::Object(args) = json!({ "text": text }) else {
-        unreachable!()
-    };
-    CallToolRequestParams::new("echo").with_arguments(args)
-}
 
 async fn payer(chain: &TempoChain) -> FundedKey {
     chain.funded_key(PRICE_UNITS + FEE_ALLOWANCE).await.unwrap()
@@ -158,23 +149,6 @@ async fn our_client_pays_the_mppx_mcp_server() {
         .unwrap();
     assert!(free.paid.is_none());
     service.cancel().await.unwrap();
-}
-
-/// Pays, then lowers the price in the echoed challenge: a credential the server must refuse.
-struct Tampering(TempoProvider);
-
-impl PaymentProvider for Tampering {
-    fn supports(&self, method: &str, intent: &str) -> bool {
-        self.0.supports(method, intent)
-    }
-
-    async fn pay(&self, challenge: &Challenge) -> Result<Credential, MppError> {
-        let mut credential = self.0.pay(challenge).await?;
-        let mut request = credential.challenge.request.json().clone();
-        request.insert("amount".into(), "1".into());
-        credential.challenge.request = mpp::EncodedJson::from_object(request);
-        Ok(credential)
-    }
 }
 
 #[tokio::test]

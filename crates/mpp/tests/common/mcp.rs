@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use mpp::client::TempoProvider;
 use mpp::mcp::PaidServer;
 use mpp::server::Payment;
+use mpp::{Challenge, Credential, MppError, PaymentProvider};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomNotification,
     ErrorData, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -129,4 +131,30 @@ pub(crate) async fn connect_http(url: &str) -> RunningService<RoleClient, ()> {
     ().serve(StreamableHttpClientTransport::from_uri(url.to_owned()))
         .await
         .unwrap()
+}
+
+/// `echo` with `{"text": text}`.
+pub(crate) fn echo(text: &str) -> CallToolRequestParams {
+    let Value::Object(args) = json!({ "text": text }) else {
+        unreachable!()
+    };
+    CallToolRequestParams::new("echo").with_arguments(args)
+}
+
+/// Pays with the inner provider, then lowers the price in the echoed challenge: a credential
+/// a server must refuse (and whose payment it never broadcasts).
+pub(crate) struct Tampering(pub(crate) TempoProvider);
+
+impl PaymentProvider for Tampering {
+    fn supports(&self, method: &str, intent: &str) -> bool {
+        self.0.supports(method, intent)
+    }
+
+    async fn pay(&self, challenge: &Challenge) -> Result<Credential, MppError> {
+        let mut credential = self.0.pay(challenge).await?;
+        let mut request = credential.challenge.request.json().clone();
+        request.insert("amount".into(), "1".into());
+        credential.challenge.request = mpp::EncodedJson::from_object(request);
+        Ok(credential)
+    }
 }
