@@ -8,9 +8,11 @@ use mpp_core::Problem;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallError {
-    /// Nothing was paid: the spend policy refused, no provider could pay what the server
-    /// offers, the provider failed, or this was a dry run. The inner error says which (its
-    /// [`PaymentError::Refused`] names the rule).
+    /// The payment did not go through; the inner error says why. The spend policy refused
+    /// ([`PaymentError::Refused`] names the rule), no provider could pay what the server
+    /// offers, the provider failed, or this was a dry run: nothing was paid. Only
+    /// [`PaymentError::Rejected`] (a server refusing a credential over HTTP, on the alloy
+    /// transport) comes after a credential was handed over.
     #[error(transparent)]
     Payment(#[from] PaymentError),
     /// The server refused the credential (`-32043`, `-32602`, ...). Money may have moved (a
