@@ -466,6 +466,9 @@ async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
             let context = RequestContext::from_parts(&parts).body(&body);
             match mpp.charge(&context, &route.params).await {
                 Ok(ChargeOutcome::Paid(payment)) => Some(payment),
+                Ok(ChargeOutcome::Managed(payment)) => {
+                    return payment.management_response::<Body>();
+                }
                 Ok(ChargeOutcome::PaymentRequired(required)) => {
                     return required.into_response::<Body>();
                 }

@@ -4,28 +4,35 @@
 use std::future::Future;
 use std::time::SystemTime;
 
-use http::HeaderValue;
-use http::header::AUTHORIZATION;
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue};
 use mpp_core::headers::ACCEPT_PAYMENT;
-use mpp_core::{PaymentProvider, Problem};
+use mpp_core::{
+    Amount, Answer, BoxFuture, Challenge, Credential, MppError, PaymentProvider, Present, Problem,
+    Retry, www_authenticate,
+};
 use reqwest::{Request, Response, StatusCode};
 
 use crate::events::{Event, emit};
 use crate::flow::{Context, Decision, decide};
 use crate::{PayOptions, PaymentError};
 
+/// How many times one request is paid at most: once, and once more when the provider asks for
+/// it after hearing the server's answer (a session whose channel the server no longer knows).
+const MAX_PAYMENTS: usize = 2;
+
 /// Sends `request`, and when it is answered with 402, pays one challenge and sends it again
-/// with the credential. At most one payment is made per request.
+/// with the credential.
 pub(crate) async fn send_paid<P, S, F>(
     provider: &P,
     options: &PayOptions,
     mut request: Request,
-    mut send: S,
+    send: S,
 ) -> Result<Response, PaymentError>
 where
     P: PaymentProvider + ?Sized,
-    S: FnMut(Request) -> F,
-    F: Future<Output = Result<Response, PaymentError>>,
+    S: Fn(Request) -> F + Sync,
+    F: Future<Output = Result<Response, PaymentError>> + Send,
 {
     if let Some(accept) = options.accept.as_ref().filter(|a| !a.is_empty())
         && let Ok(value) = HeaderValue::try_from(accept.to_string())
@@ -35,53 +42,143 @@ where
     let origin = request.url().origin().ascii_serialization();
     let retry = request.try_clone();
     let response = send(request).await?;
-    let responder = response.url().origin().ascii_serialization();
-    let cx = Context {
-        origin: &origin,
-        responder: &responder,
-        now: SystemTime::now(),
-    };
-    let (challenge, plan, reservation) = match decide(
-        provider,
-        options,
-        response.status(),
-        response.headers(),
-        &cx,
-    ) {
-        Decision::Done => return Ok(response),
-        Decision::Fail(err) => return Err(err),
-        Decision::Pay {
-            challenge,
-            plan,
-            reservation,
-        } => (challenge, plan, reservation),
-    };
-    // Everything that can fail without money moving is checked before paying.
-    let mut retry = retry.ok_or(PaymentError::BodyNotReplayable)?;
-    let credential = provider.pay(&challenge).await?;
-    retry
-        .headers_mut()
-        .insert(AUTHORIZATION, credential.to_header_value()?);
-    let response = send(retry).await;
-    // A credential was handed over: from here on, count the payment as made.
-    if let Some(reservation) = reservation {
-        reservation.commit();
+    if response.status() != StatusCode::PAYMENT_REQUIRED {
+        return Ok(response);
     }
-    let response = response?;
-    if response.status() == StatusCode::PAYMENT_REQUIRED {
+    // What the server asks for: the challenges of a 402, or of a refusal to pay again.
+    let mut responder = response.url().origin().ascii_serialization();
+    let mut asked = response.headers().clone();
+    for payment in 1..=MAX_PAYMENTS {
+        let deposits = deposits(provider, &asked).await?;
+        let cx = Context {
+            origin: &origin,
+            responder: &responder,
+            now: SystemTime::now(),
+            deposits: &deposits,
+        };
+        let (challenge, plan, reservation) =
+            match decide(provider, options, StatusCode::PAYMENT_REQUIRED, &asked, &cx) {
+                Decision::Pay {
+                    challenge,
+                    plan,
+                    reservation,
+                } => (challenge, plan, reservation),
+                Decision::Fail(err) => return Err(err),
+                Decision::Done => return Err(PaymentError::NoChallenge),
+            };
+        // Everything that can fail without money moving is checked before paying.
+        let mut paid = retry
+            .as_ref()
+            .and_then(Request::try_clone)
+            .ok_or(PaymentError::BodyNotReplayable)?;
+        let presenter = Presenter {
+            send: &send,
+            template: &paid,
+        };
+        let credential = provider.pay_via(&challenge, &presenter).await?;
+        paid.headers_mut()
+            .insert(AUTHORIZATION, credential.to_header_value()?);
+        let sent = send(paid).await;
+        // A credential was handed over: from here on, count the payment as made.
+        if let Some(reservation) = reservation {
+            reservation.commit();
+        }
+        let response = sent?;
         let status = response.status();
+        if status != StatusCode::PAYMENT_REQUIRED && status != StatusCode::GONE {
+            let receipt = crate::receipt_of(response.headers()).and_then(Result::ok);
+            emit(
+                options.hook.as_ref(),
+                &Event::PaymentMade {
+                    plan: &plan,
+                    receipt: receipt.as_ref(),
+                },
+            );
+            let answer = Answer::new(status.as_u16()).with_receipt(receipt);
+            provider.observe(&credential, &answer).await;
+            return Ok(response);
+        }
+        responder = response.url().origin().ascii_serialization();
+        asked = response.headers().clone();
         let problem = read_problem(response).await;
-        return Err(PaymentError::Rejected { status, problem });
+        let answer = Answer::new(status.as_u16())
+            .with_problem(problem.clone())
+            .with_challenges(challenges_of(&asked));
+        let again = provider.observe(&credential, &answer).await == Retry::Again;
+        if !again || payment == MAX_PAYMENTS || answer.challenges.is_empty() {
+            return Err(PaymentError::Rejected { status, problem });
+        }
     }
-    let receipt = crate::receipt_of(response.headers()).and_then(Result::ok);
-    emit(
-        options.hook.as_ref(),
-        &Event::PaymentMade {
-            plan: &plan,
-            receipt: receipt.as_ref(),
-        },
-    );
-    Ok(response)
+    Err(PaymentError::NoChallenge)
+}
+
+/// What paying each challenge of a 402 puts into a payment channel, per its provider.
+async fn deposits<P: PaymentProvider + ?Sized>(
+    provider: &P,
+    headers: &HeaderMap,
+) -> Result<Vec<(String, Amount)>, PaymentError> {
+    let mut deposits = Vec::new();
+    for challenge in challenges_of(headers) {
+        if !provider.supports(&challenge.method, &challenge.intent) {
+            continue;
+        }
+        if let Some(deposit) = provider.deposit(&challenge).await? {
+            deposits.push((challenge.id, deposit));
+        }
+    }
+    Ok(deposits)
+}
+
+/// The `Payment` challenges of a response's headers that parse.
+fn challenges_of(headers: &HeaderMap) -> Vec<Challenge> {
+    www_authenticate::from_headers(headers)
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect()
+}
+
+/// Sends a provider's own credentials (a channel's top-up) to the resource being paid for: the
+/// request's method, URL and headers, without its body, and the credential.
+struct Presenter<'a, S> {
+    send: &'a S,
+    template: &'a Request,
+}
+
+impl<S, F> Present for Presenter<'_, S>
+where
+    S: Fn(Request) -> F + Sync,
+    F: Future<Output = Result<Response, PaymentError>> + Send,
+{
+    fn present<'a>(
+        &'a self,
+        credential: &'a Credential,
+    ) -> BoxFuture<'a, Result<Answer, MppError>> {
+        Box::pin(async move {
+            let mut request =
+                Request::new(self.template.method().clone(), self.template.url().clone());
+            let headers = request.headers_mut();
+            for (name, value) in self.template.headers() {
+                if ![CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING].contains(name) {
+                    headers.append(name, value.clone());
+                }
+            }
+            let header = credential.to_header_value().map_err(MppError::other)?;
+            headers.insert(AUTHORIZATION, header);
+            let response = (self.send)(request)
+                .await
+                .map_err(|e| MppError::Network(Box::new(e)))?;
+            let status = response.status();
+            if status.is_success() {
+                let receipt = crate::receipt_of(response.headers()).and_then(Result::ok);
+                return Ok(Answer::new(status.as_u16()).with_receipt(receipt));
+            }
+            let challenges = challenges_of(response.headers());
+            let problem = read_problem(response).await;
+            Ok(Answer::new(status.as_u16())
+                .with_problem(problem)
+                .with_challenges(challenges))
+        })
+    }
 }
 
 /// The largest problem body read from a refusal.

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use http::{HeaderMap, StatusCode};
-use mpp_core::{Challenge, PaymentProvider, www_authenticate};
+use mpp_core::{Amount, Challenge, PaymentProvider, www_authenticate};
 
 use crate::events::{Event, emit};
 use crate::policy::Reservation;
@@ -33,6 +33,9 @@ pub(crate) struct Context<'a> {
     /// Origin of the response (differs after a cross-origin redirect).
     pub(crate) responder: &'a str,
     pub(crate) now: SystemTime,
+    /// What paying each challenge (by id) would put into a payment channel, as its provider
+    /// said ([`PaymentProvider::deposit`]); challenges not listed are one-time payments.
+    pub(crate) deposits: &'a [(String, Amount)],
 }
 
 /// Decides what a response asks for.
@@ -94,7 +97,12 @@ pub(crate) fn choose<P: PaymentProvider + ?Sized>(
             offered.push(format!("{name} (no provider)"));
             continue;
         }
-        let plan = PlannedPayment::new(challenge, cx.origin);
+        let mut plan = PlannedPayment::new(challenge, cx.origin);
+        plan.deposit = cx
+            .deposits
+            .iter()
+            .find(|(id, _)| *id == challenge.id)
+            .map(|(_, deposit)| *deposit);
         let reservation = match &options.policy {
             None => None,
             Some(policy) => match policy.reserve(&plan) {

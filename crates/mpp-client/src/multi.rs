@@ -1,15 +1,26 @@
 //! Several payment providers behind one, routed by method and intent.
 
-use std::future::Future;
-use std::pin::Pin;
+use mpp_core::{Amount, Answer, Challenge, Credential, MppError, PaymentProvider, Present, Retry};
 
-use mpp_core::{Challenge, Credential, MppError, PaymentProvider};
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use mpp_core::BoxFuture;
 
 trait ErasedProvider: Send + Sync {
     fn supports(&self, method: &str, intent: &str) -> bool;
     fn pay<'a>(&'a self, challenge: &'a Challenge) -> BoxFuture<'a, Result<Credential, MppError>>;
+    fn deposit<'a>(
+        &'a self,
+        challenge: &'a Challenge,
+    ) -> BoxFuture<'a, Result<Option<Amount>, MppError>>;
+    fn pay_via<'a>(
+        &'a self,
+        challenge: &'a Challenge,
+        present: &'a dyn Present,
+    ) -> BoxFuture<'a, Result<Credential, MppError>>;
+    fn observe<'a>(
+        &'a self,
+        credential: &'a Credential,
+        answer: &'a Answer,
+    ) -> BoxFuture<'a, Retry>;
 }
 
 impl<P: PaymentProvider> ErasedProvider for P {
@@ -18,6 +29,26 @@ impl<P: PaymentProvider> ErasedProvider for P {
     }
     fn pay<'a>(&'a self, challenge: &'a Challenge) -> BoxFuture<'a, Result<Credential, MppError>> {
         Box::pin(PaymentProvider::pay(self, challenge))
+    }
+    fn deposit<'a>(
+        &'a self,
+        challenge: &'a Challenge,
+    ) -> BoxFuture<'a, Result<Option<Amount>, MppError>> {
+        Box::pin(PaymentProvider::deposit(self, challenge))
+    }
+    fn pay_via<'a>(
+        &'a self,
+        challenge: &'a Challenge,
+        present: &'a dyn Present,
+    ) -> BoxFuture<'a, Result<Credential, MppError>> {
+        Box::pin(PaymentProvider::pay_via(self, challenge, present))
+    }
+    fn observe<'a>(
+        &'a self,
+        credential: &'a Credential,
+        answer: &'a Answer,
+    ) -> BoxFuture<'a, Retry> {
+        Box::pin(PaymentProvider::observe(self, credential, answer))
     }
 }
 
@@ -69,21 +100,53 @@ impl MultiProvider {
     }
 }
 
+impl MultiProvider {
+    /// The first provider that supports `method` and `intent`.
+    fn route(&self, method: &str, intent: &str) -> Result<&dyn ErasedProvider, MppError> {
+        self.providers
+            .iter()
+            .find(|p| p.supports(method, intent))
+            .map(|p| p.as_ref())
+            .ok_or_else(|| MppError::Unsupported {
+                method: method.to_owned(),
+                intent: intent.to_owned(),
+            })
+    }
+}
+
 impl PaymentProvider for MultiProvider {
     fn supports(&self, method: &str, intent: &str) -> bool {
         self.providers.iter().any(|p| p.supports(method, intent))
     }
 
     async fn pay(&self, challenge: &Challenge) -> Result<Credential, MppError> {
-        let provider = self
-            .providers
-            .iter()
-            .find(|p| p.supports(&challenge.method, &challenge.intent))
-            .ok_or_else(|| MppError::Unsupported {
-                method: challenge.method.clone(),
-                intent: challenge.intent.clone(),
-            })?;
-        provider.pay(challenge).await
+        self.route(&challenge.method, &challenge.intent)?
+            .pay(challenge)
+            .await
+    }
+
+    async fn deposit(&self, challenge: &Challenge) -> Result<Option<Amount>, MppError> {
+        self.route(&challenge.method, &challenge.intent)?
+            .deposit(challenge)
+            .await
+    }
+
+    async fn pay_via(
+        &self,
+        challenge: &Challenge,
+        present: &dyn Present,
+    ) -> Result<Credential, MppError> {
+        self.route(&challenge.method, &challenge.intent)?
+            .pay_via(challenge, present)
+            .await
+    }
+
+    async fn observe(&self, credential: &Credential, answer: &Answer) -> Retry {
+        let echo = &credential.challenge;
+        match self.route(&echo.method, &echo.intent) {
+            Ok(provider) => provider.observe(credential, answer).await,
+            Err(_) => Retry::No,
+        }
     }
 }
 

@@ -17,8 +17,13 @@ pub struct PlannedPayment {
     pub method: String,
     /// Payment intent.
     pub intent: String,
-    /// The amount in base units, when the request states one.
+    /// The amount in base units, when the request states one (for a session, the price per
+    /// unit).
     pub amount: Option<Amount>,
+    /// For a payment drawn on a payment channel: what it puts into the channel now, in base
+    /// units (the opening deposit, a top-up, or zero when the channel holds enough). Budgets
+    /// count this instead of `amount`. `None` for a one-time payment.
+    pub deposit: Option<Amount>,
     /// The currency, when the request states one.
     pub currency: Option<String>,
     /// The recipient, when the request states one.
@@ -45,6 +50,7 @@ impl PlannedPayment {
                 .get("amount")
                 .and_then(Value::as_str)
                 .and_then(|a| a.parse().ok()),
+            deposit: None,
             currency: text("currency"),
             recipient: text("recipient"),
             chain_id: request

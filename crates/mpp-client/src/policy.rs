@@ -41,6 +41,7 @@ pub struct SpendPolicy {
 #[derive(Clone, Default)]
 struct Rules {
     max_per_request: HashMap<String, Amount>,
+    max_deposit: HashMap<String, Amount>,
     budget: HashMap<String, Amount>,
     origin_budget: HashMap<String, Amount>,
     methods: Option<Vec<String>>,
@@ -106,7 +107,18 @@ impl SpendPolicy {
         self
     }
 
-    /// Refuses payments once `total` of `currency` has been spent through this policy.
+    /// Refuses to put more than `max` of `currency` into a payment channel at once (an
+    /// opening deposit or a top-up of a session). Deposits also count against the budgets.
+    #[must_use]
+    pub fn max_deposit(mut self, currency: &str, max: Amount) -> Self {
+        self.rules()
+            .max_deposit
+            .insert(currency.to_ascii_lowercase(), max);
+        self
+    }
+
+    /// Refuses payments once `total` of `currency` has been spent through this policy (a
+    /// session's deposits count when they are made, its vouchers do not).
     #[must_use]
     pub fn budget(mut self, currency: &str, total: Amount) -> Self {
         self.rules()
@@ -250,6 +262,7 @@ impl SpendPolicy {
             return refuse(Rule::AllowedRecipients, detail);
         }
         let amount_rules = !rules.max_per_request.is_empty()
+            || !rules.max_deposit.is_empty()
             || !rules.budget.is_empty()
             || !rules.origin_budget.is_empty();
         let (amount, currency) = match (plan.amount, currency) {
@@ -270,7 +283,16 @@ impl SpendPolicy {
                 format!("{amount} is above the cap of {max}"),
             );
         }
-        let reservation = self.reserve_budget(plan, amount, &currency)?;
+        if let (Some(deposit), Some(max)) = (plan.deposit, rules.max_deposit.get(&currency))
+            && deposit > *max
+        {
+            return refuse(
+                Rule::MaxDeposit,
+                format!("a deposit of {deposit} is above the cap of {max}"),
+            );
+        }
+        let outlay = plan.deposit.unwrap_or(amount);
+        let reservation = self.reserve_budget(plan, outlay, &currency)?;
         if let Some(approve) = &rules.approve
             && !approve(plan)
         {
@@ -402,6 +424,7 @@ impl std::fmt::Debug for SpendPolicy {
         let r = &self.rules;
         f.debug_struct("SpendPolicy")
             .field("max_per_request", &r.max_per_request)
+            .field("max_deposit", &r.max_deposit)
             .field("budget", &r.budget)
             .field("origin_budget", &r.origin_budget)
             .field("methods", &r.methods)

@@ -18,6 +18,8 @@ pub enum Rule {
     Unpriced,
     /// The amount is above the per-request cap for the currency.
     MaxPerRequest,
+    /// A payment channel's deposit (or top-up) is above the cap for the currency.
+    MaxDeposit,
     /// The payment would exceed the total budget for the currency.
     Budget,
     /// The payment would exceed the budget for the origin.
@@ -36,6 +38,7 @@ impl Rule {
             Rule::AllowedRecipients => "allowed-recipients",
             Rule::Unpriced => "unpriced",
             Rule::MaxPerRequest => "max-per-request",
+            Rule::MaxDeposit => "max-deposit",
             Rule::Budget => "budget",
             Rule::OriginBudget => "origin-budget",
             Rule::Approval => "approval",

@@ -12,3 +12,6 @@ pub const ACCEPT_PAYMENT: HeaderName = HeaderName::from_static("accept-payment")
 
 /// The authentication scheme name, as emitted (parsing is case-insensitive).
 pub const SCHEME: &str = "Payment";
+
+/// `Payment-Session`: the payment channel (session) a paid response was charged to.
+pub const PAYMENT_SESSION: HeaderName = HeaderName::from_static("payment-session");

@@ -11,6 +11,7 @@
 
 mod accept_payment;
 mod amount;
+mod answer;
 mod auth_params;
 pub mod base64url;
 pub mod binding;
@@ -25,6 +26,7 @@ pub mod expires;
 pub mod headers;
 pub mod jcs;
 pub mod limits;
+mod metering;
 mod method;
 mod payload;
 mod problem;
@@ -36,6 +38,7 @@ pub mod www_authenticate;
 
 pub use accept_payment::AcceptPayment;
 pub use amount::{Amount, AmountError};
+pub use answer::{Answer, Present, Retry};
 pub use binding::{SecretError, ServerSecret};
 pub use challenge::{Challenge, ChallengeBuilder, ChallengeEcho, PaymentChallenge};
 pub use charge::{ChargeMode, ChargeParams, ChargeRequest, Split};
@@ -44,13 +47,14 @@ pub use did::DidPkh;
 pub use digest::BodyDigest;
 pub use encoded::EncodedJson;
 pub use error::{FormatError, ParseError};
+pub use metering::{BoxFuture, Credit, Metering};
 pub use method::{PriceError, Recovery, ServerMethod};
 pub use payload::PaymentPayload;
 pub use problem::{PROBLEM_BASE, PROBLEM_CONTENT_TYPE, Problem, ProblemType};
 pub use provider::{MppError, PaymentProvider};
 pub use receipt::{PaymentReceipt, Receipt};
 pub use store::{
-    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, ReplayStore, SharedStore,
-    StoreError, challenge_key,
+    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, Put, Record, RecordStore,
+    ReplayStore, SharedStore, StoreError, challenge_key,
 };
 pub use verify_error::VerifyError;

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use serde_json::{Map, Value};
 
-use crate::{AmountError, ChargeParams, Credential, Receipt, StoreError, VerifyError};
+use crate::{AmountError, ChargeParams, Credential, Metering, Receipt, StoreError, VerifyError};
 
 /// The server half of one payment method and intent (for example Tempo `charge`).
 ///
@@ -43,6 +43,13 @@ pub trait ServerMethod: Send + Sync + 'static {
     fn paid_by_payer(&self, credential: &Credential) -> bool {
         let _ = credential;
         false
+    }
+
+    /// The credit side of a method whose credentials draw on a payment channel (the session
+    /// intent): the server charges each request against it. `None`, the default, for methods
+    /// whose every credential is a one-time payment.
+    fn metering(&self) -> Option<&dyn Metering> {
+        None
     }
 
     /// Finishes the settlements this method started but a crash (or a store outage) left out

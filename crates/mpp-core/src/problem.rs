@@ -2,6 +2,7 @@
 //! and nowhere else.
 
 use http::StatusCode;
+use serde_json::{Map, Value};
 
 /// The base of every MPP problem type URI.
 pub const PROBLEM_BASE: &str = "https://paymentauth.org/problems/";
@@ -32,11 +33,26 @@ pub enum ProblemType {
     PaymentActionRequired,
     /// The server could not complete verification (node or store unavailable).
     InternalError,
+    /// A session's channel credit does not cover the request (`session/insufficient-balance`).
+    SessionInsufficientBalance,
+    /// A voucher's (or a close's) signature does not verify (`session/invalid-signature`).
+    SessionInvalidSignature,
+    /// The recovered signer may not sign for the channel (`session/signer-mismatch`).
+    SessionSignerMismatch,
+    /// A voucher authorises more than the channel holds (`session/amount-exceeds-deposit`).
+    SessionAmountExceedsDeposit,
+    /// A voucher advances less than the minimum (`session/delta-too-small`).
+    SessionDeltaTooSmall,
+    /// The channel does not exist, or is not funded (`session/channel-not-found`, 410).
+    SessionChannelNotFound,
+    /// The channel is closed, or its payer asked to close it (`session/channel-finalized`,
+    /// 410).
+    SessionChannelFinalized,
 }
 
 impl ProblemType {
     /// Every type, for tables and tests.
-    pub const ALL: [ProblemType; 11] = [
+    pub const ALL: [ProblemType; 18] = [
         Self::PaymentRequired,
         Self::MalformedCredential,
         Self::InvalidChallenge,
@@ -48,6 +64,13 @@ impl ProblemType {
         Self::BadRequest,
         Self::PaymentActionRequired,
         Self::InternalError,
+        Self::SessionInsufficientBalance,
+        Self::SessionInvalidSignature,
+        Self::SessionSignerMismatch,
+        Self::SessionAmountExceedsDeposit,
+        Self::SessionDeltaTooSmall,
+        Self::SessionChannelNotFound,
+        Self::SessionChannelFinalized,
     ];
 
     /// The last segment of the type URI.
@@ -64,14 +87,24 @@ impl ProblemType {
             Self::BadRequest => "bad-request",
             Self::PaymentActionRequired => "payment-action-required",
             Self::InternalError => "internal-error",
+            Self::SessionInsufficientBalance => "session/insufficient-balance",
+            Self::SessionInvalidSignature => "session/invalid-signature",
+            Self::SessionSignerMismatch => "session/signer-mismatch",
+            Self::SessionAmountExceedsDeposit => "session/amount-exceeds-deposit",
+            Self::SessionDeltaTooSmall => "session/delta-too-small",
+            Self::SessionChannelNotFound => "session/channel-not-found",
+            Self::SessionChannelFinalized => "session/channel-finalized",
         }
     }
 
     /// The HTTP status a response with this problem carries. Everything a fresh payment can
-    /// fix is 402 (with a fresh challenge); a request that no payment can fix is 400.
+    /// fix is 402 (with a fresh challenge); a request that no payment can fix is 400; a
+    /// session channel that is gone is 410 (still with a fresh challenge, as the official
+    /// SDKs answer, so the payer can open another).
     pub const fn status(self) -> StatusCode {
         match self {
             Self::MethodUnsupported | Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::SessionChannelNotFound | Self::SessionChannelFinalized => StatusCode::GONE,
             Self::PaymentRequired
             | Self::MalformedCredential
             | Self::InvalidChallenge
@@ -80,7 +113,12 @@ impl ProblemType {
             | Self::PaymentInsufficient
             | Self::InvalidPayload
             | Self::PaymentActionRequired
-            | Self::InternalError => StatusCode::PAYMENT_REQUIRED,
+            | Self::InternalError
+            | Self::SessionInsufficientBalance
+            | Self::SessionInvalidSignature
+            | Self::SessionSignerMismatch
+            | Self::SessionAmountExceedsDeposit
+            | Self::SessionDeltaTooSmall => StatusCode::PAYMENT_REQUIRED,
         }
     }
 
@@ -98,6 +136,13 @@ impl ProblemType {
             Self::BadRequest => "Bad Request",
             Self::PaymentActionRequired => "Payment Action Required",
             Self::InternalError => "Internal Error",
+            Self::SessionInsufficientBalance => "Insufficient Balance",
+            Self::SessionInvalidSignature => "Invalid Signature",
+            Self::SessionSignerMismatch => "Signer Mismatch",
+            Self::SessionAmountExceedsDeposit => "Amount Exceeds Deposit",
+            Self::SessionDeltaTooSmall => "Delta Too Small",
+            Self::SessionChannelNotFound => "Channel Not Found",
+            Self::SessionChannelFinalized => "Channel Closed",
         }
     }
 
@@ -141,6 +186,9 @@ pub struct Problem {
     pub detail: String,
     /// The fresh challenge sent with the problem.
     pub challenge_id: Option<String>,
+    /// Further members the problem type defines (a session's `channelId` and
+    /// `requiredTopUp`, say), written at the top level of the body.
+    pub extensions: Map<String, Value>,
 }
 
 /// The media type of problem bodies.
@@ -153,7 +201,15 @@ impl Problem {
             problem_type,
             detail: detail.into(),
             challenge_id: None,
+            extensions: Map::new(),
         }
+    }
+
+    /// Adds a member to the body (one the standard members do not already name).
+    #[must_use]
+    pub fn with_extension(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extensions.insert(name.into(), value.into());
+        self
     }
 
     /// Sets the id of the fresh challenge sent alongside.
@@ -174,6 +230,9 @@ impl Problem {
     }
 }
 
+/// The members [`Problem`] writes itself; extensions cannot override them.
+const STANDARD_MEMBERS: [&str; 5] = ["type", "title", "status", "detail", "challengeId"];
+
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ProblemWire {
@@ -184,6 +243,8 @@ struct ProblemWire {
     detail: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     challenge_id: Option<String>,
+    #[serde(flatten)]
+    extensions: Map<String, Value>,
 }
 
 impl serde::Serialize for Problem {
@@ -194,6 +255,12 @@ impl serde::Serialize for Problem {
             status: self.status().as_u16(),
             detail: self.detail.clone(),
             challenge_id: self.challenge_id.clone(),
+            extensions: self
+                .extensions
+                .iter()
+                .filter(|(name, _)| !STANDARD_MEMBERS.contains(&name.as_str()))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
         }
         .serialize(serializer)
     }
@@ -208,6 +275,7 @@ impl<'de> serde::Deserialize<'de> for Problem {
             problem_type,
             detail: wire.detail,
             challenge_id: wire.challenge_id,
+            extensions: wire.extensions,
         })
     }
 }
@@ -217,13 +285,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn extensions_are_top_level_members_and_cannot_override() {
+        let problem = Problem::new(ProblemType::SessionInsufficientBalance, "short")
+            .with_extension("channelId", "0xab")
+            .with_extension("requiredTopUp", "10")
+            .with_extension("status", 200);
+        let json = serde_json::to_value(&problem).unwrap();
+        assert_eq!(json["channelId"], "0xab");
+        assert_eq!(json["requiredTopUp"], "10");
+        assert_eq!(json["status"], 402);
+        let back: Problem = serde_json::from_value(json).unwrap();
+        assert_eq!(back.extensions["channelId"], "0xab");
+    }
+
+    #[test]
     fn every_type_round_trips_its_uri() {
         for t in ProblemType::ALL {
             assert_eq!(ProblemType::from_uri(&t.uri()), Some(t));
-            assert!(
-                t.status() == StatusCode::PAYMENT_REQUIRED || t.status() == StatusCode::BAD_REQUEST
-            );
+            assert!(matches!(
+                t.status(),
+                StatusCode::PAYMENT_REQUIRED | StatusCode::BAD_REQUEST | StatusCode::GONE
+            ));
         }
+        assert_eq!(
+            ProblemType::SessionChannelNotFound.uri(),
+            "https://paymentauth.org/problems/session/channel-not-found"
+        );
+        assert_eq!(
+            ProblemType::SessionChannelFinalized.status(),
+            StatusCode::GONE
+        );
         assert_eq!(
             ProblemType::MethodUnsupported.status(),
             StatusCode::BAD_REQUEST

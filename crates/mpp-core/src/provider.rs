@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::{Challenge, Credential};
+use crate::{Amount, Answer, Challenge, Credential, Present, Retry};
 
 /// Pays challenges of the methods and intents it supports.
 ///
@@ -34,6 +34,45 @@ pub trait PaymentProvider: Send + Sync {
         &self,
         challenge: &Challenge,
     ) -> impl Future<Output = Result<Credential, MppError>> + Send;
+
+    /// For payments drawn on a payment channel (the session intent): what paying `challenge`
+    /// puts into the channel now, in base units of its currency: the opening deposit, a
+    /// top-up, or zero when the channel already holds enough. The client's spend policy counts
+    /// it against budgets (instead of the challenge's amount, the price per unit) and checks it
+    /// against its maximum deposit, before anything is signed. `None`, the default, for
+    /// one-time payments.
+    fn deposit(
+        &self,
+        challenge: &Challenge,
+    ) -> impl Future<Output = Result<Option<Amount>, MppError>> + Send {
+        let _ = challenge;
+        std::future::ready(Ok(None))
+    }
+
+    /// Pays `challenge` like [`pay`](Self::pay), presenting credentials of its own first where
+    /// it must (a top-up of its payment channel) through `present`, which sends each to the
+    /// same resource in a request of its own. The client calls this; the default calls `pay`.
+    fn pay_via(
+        &self,
+        challenge: &Challenge,
+        present: &dyn Present,
+    ) -> impl Future<Output = Result<Credential, MppError>> + Send {
+        let _ = present;
+        self.pay(challenge)
+    }
+
+    /// Hears the server's answer to a credential this provider made: a session provider
+    /// learns what its channel holds from the receipt, or that the server no longer knows it.
+    /// Returns whether the client should pay a fresh challenge and try once more. The default
+    /// does nothing.
+    fn observe(
+        &self,
+        credential: &Credential,
+        answer: &Answer,
+    ) -> impl Future<Output = Retry> + Send {
+        let _ = (credential, answer);
+        std::future::ready(Retry::No)
+    }
 }
 
 /// A shared provider pays like the provider it shares.
@@ -46,6 +85,26 @@ impl<P: PaymentProvider> PaymentProvider for std::sync::Arc<P> {
         challenge: &Challenge,
     ) -> impl Future<Output = Result<Credential, MppError>> + Send {
         (**self).pay(challenge)
+    }
+    fn deposit(
+        &self,
+        challenge: &Challenge,
+    ) -> impl Future<Output = Result<Option<Amount>, MppError>> + Send {
+        (**self).deposit(challenge)
+    }
+    fn pay_via(
+        &self,
+        challenge: &Challenge,
+        present: &dyn Present,
+    ) -> impl Future<Output = Result<Credential, MppError>> + Send {
+        (**self).pay_via(challenge, present)
+    }
+    fn observe(
+        &self,
+        credential: &Credential,
+        answer: &Answer,
+    ) -> impl Future<Output = Retry> + Send {
+        (**self).observe(credential, answer)
     }
 }
 

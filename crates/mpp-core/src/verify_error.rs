@@ -1,7 +1,7 @@
 //! Why a server refused a credential, mapped to a problem type in one place.
 
 use crate::ParseError;
-use crate::problem::ProblemType;
+use crate::problem::{Problem, ProblemType};
 
 /// Why a credential was refused. [`VerifyError::problem_type`] is the single place that decides
 /// which problem (and so which status) each reason answers with.
@@ -57,6 +57,36 @@ pub enum VerifyError {
     /// The proof did not verify.
     #[error("payment verification failed: {0}")]
     Failed(String),
+    /// A session voucher's (or close's) signature does not verify.
+    #[error("invalid signature: {0}")]
+    InvalidSignature(String),
+    /// The signer recovered from a session credential may not sign for its channel.
+    #[error("signer mismatch: {0}")]
+    SignerMismatch(String),
+    /// A session voucher authorises more than its channel holds.
+    #[error("amount exceeds deposit: {0}")]
+    AmountExceedsDeposit(String),
+    /// A session voucher advances less than the minimum the server asks for.
+    #[error("delta too small: {0}")]
+    DeltaTooSmall(String),
+    /// The session's channel does not exist (or is not funded).
+    #[error("channel not found: {0}")]
+    ChannelNotFound(String),
+    /// The session's channel is closed, or its payer asked to close it.
+    #[error("channel closed: {0}")]
+    ChannelFinalized(String),
+    /// The session's channel credit does not cover the request: the payer must authorise
+    /// `required_top_up` more base units (with a voucher, after topping up the deposit if it
+    /// is short).
+    #[error("insufficient balance: the channel holds {available} of the {required} needed")]
+    InsufficientCredit {
+        /// The channel.
+        channel_id: String,
+        /// What the request costs, in base units.
+        required: u128,
+        /// What the channel's accepted vouchers leave unspent.
+        available: u128,
+    },
     /// The replay store could not be reached; nothing was settled.
     #[error("the payment store is unavailable")]
     Store(#[source] crate::StoreError),
@@ -82,6 +112,33 @@ impl VerifyError {
             Self::Insufficient(_) => ProblemType::PaymentInsufficient,
             Self::Replayed | Self::Failed(_) => ProblemType::VerificationFailed,
             Self::Store(_) | Self::Other(_) => ProblemType::InternalError,
+            Self::InvalidSignature(_) => ProblemType::SessionInvalidSignature,
+            Self::SignerMismatch(_) => ProblemType::SessionSignerMismatch,
+            Self::AmountExceedsDeposit(_) => ProblemType::SessionAmountExceedsDeposit,
+            Self::DeltaTooSmall(_) => ProblemType::SessionDeltaTooSmall,
+            Self::ChannelNotFound(_) => ProblemType::SessionChannelNotFound,
+            Self::ChannelFinalized(_) => ProblemType::SessionChannelFinalized,
+            Self::InsufficientCredit { .. } => ProblemType::SessionInsufficientBalance,
+        }
+    }
+
+    /// The problem details the server answers with: the [type](Self::problem_type), this
+    /// error's message as the detail, and the members the type defines (`channelId` and
+    /// `requiredTopUp` for a session's insufficient balance).
+    pub fn to_problem(&self) -> Problem {
+        let problem = Problem::new(self.problem_type(), self.to_string());
+        match self {
+            Self::InsufficientCredit {
+                channel_id,
+                required,
+                available,
+            } => problem
+                .with_extension("channelId", channel_id.as_str())
+                .with_extension(
+                    "requiredTopUp",
+                    required.saturating_sub(*available).to_string(),
+                ),
+            _ => problem,
         }
     }
 
@@ -116,5 +173,33 @@ impl From<ParseError> for VerifyError {
 impl From<crate::StoreError> for VerifyError {
     fn from(err: crate::StoreError) -> Self {
         Self::Store(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_insufficient_credit_says_how_much_more_is_needed() {
+        let err = VerifyError::InsufficientCredit {
+            channel_id: "0xc1".into(),
+            required: 25,
+            available: 10,
+        };
+        let problem = err.to_problem();
+        assert_eq!(
+            problem.problem_type,
+            ProblemType::SessionInsufficientBalance
+        );
+        assert_eq!(problem.status(), http::StatusCode::PAYMENT_REQUIRED);
+        assert_eq!(problem.extensions["requiredTopUp"], "15");
+        assert_eq!(problem.extensions["channelId"], "0xc1");
+        assert_eq!(
+            VerifyError::ChannelFinalized("closed".into())
+                .to_problem()
+                .status(),
+            http::StatusCode::GONE
+        );
     }
 }

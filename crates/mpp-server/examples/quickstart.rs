@@ -35,6 +35,8 @@ pub(crate) async fn handle(mpp: &Mpp, request: Request<Bytes>) -> Response<Full<
             payment.apply_to(response.headers_mut());
             response
         }
+        // A credential that only managed a payment channel (sessions): 204 with the receipt.
+        Ok(ChargeOutcome::Managed(payment)) => payment.management_response(),
         // No (acceptable) credential: write the 402 with its challenge.
         Ok(ChargeOutcome::PaymentRequired(required)) => required.into_response(),
         // A misconfigured route: a 500.

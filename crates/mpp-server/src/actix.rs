@@ -133,12 +133,11 @@ where
             let context = RequestContext::from_parts(&parts).body(&bytes);
             match mpp.charge(&context, &params).await {
                 Ok(ChargeOutcome::Paid(payment)) => {
-                    let receipt = payment.receipt_header().clone();
                     request.set_payload(Payload::from(bytes));
-                    request.extensions_mut().insert(payment);
+                    request.extensions_mut().insert(payment.clone());
                     let mut response = service.call(request).await?;
                     if response.status().is_success() {
-                        attach_receipt(response.headers_mut(), &receipt);
+                        apply_payment(response.headers_mut(), &payment);
                     } else {
                         tracing::warn!(
                             target: "mpp_server::settle",
@@ -147,6 +146,12 @@ where
                         );
                     }
                     Ok(response.map_into_left_body())
+                }
+                Ok(ChargeOutcome::Managed(payment)) => {
+                    let http_response: http::Response<Bytes> = payment.management_response();
+                    let (request, _) = request.into_parts();
+                    let response = ServiceResponse::new(request, to_actix(http_response));
+                    Ok(response.map_into_right_body())
                 }
                 Ok(ChargeOutcome::PaymentRequired(required)) => {
                     let http_response: http::Response<Bytes> = required.into_response();
@@ -196,20 +201,22 @@ fn to_http_parts(request: &HttpRequest) -> Option<http::request::Parts> {
     builder.body(()).ok().map(|r| r.into_parts().0)
 }
 
-/// Adds the receipt and marks the response private, as the tower layer does.
-fn attach_receipt(headers: &mut actix_web::http::header::HeaderMap, receipt: &http::HeaderValue) {
-    let cache_control = actix_web::http::header::CACHE_CONTROL;
-    let existing: Vec<&str> = headers
-        .get_all(&cache_control)
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let private = response::private_cache_control(&existing.join(", "));
-    if let Ok(private) = ActixValue::from_str(&private) {
-        headers.insert(cache_control, private);
+/// Adds the payment's headers (the receipt, private caching and, for a session, the
+/// channel), as the tower layer does.
+fn apply_payment(headers: &mut actix_web::http::header::HeaderMap, payment: &Payment) {
+    let mut added = http::HeaderMap::new();
+    for value in headers.get_all(actix_web::http::header::CACHE_CONTROL) {
+        if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
+            added.append(http::header::CACHE_CONTROL, value);
+        }
     }
-    if let Ok(receipt) = ActixValue::from_bytes(receipt.as_bytes()) {
-        headers.insert(ActixName::from_static("payment-receipt"), receipt);
+    payment.apply_to(&mut added);
+    for name in added.keys() {
+        if let Ok(name) = ActixName::from_bytes(name.as_str().as_bytes()) {
+            headers.remove(name);
+        }
     }
+    copy_headers(&added, headers);
 }
 
 /// Copies `http` 1 headers into an actix-web header map.

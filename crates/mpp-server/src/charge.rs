@@ -55,6 +55,10 @@ pub enum ChargeOutcome {
     /// The credential was verified: run the handler and add the receipt
     /// ([`Payment::apply_to`]).
     Paid(Payment),
+    /// The credential was verified but pays for no content: it managed a payment channel (a
+    /// top-up, a close, or a voucher on a request that asks for none). Do not run the
+    /// handler; answer [`Payment::management_response`] (204 with the receipt).
+    Managed(Payment),
     /// No acceptable credential: send these challenges
     /// ([`PaymentRequired::into_response`]).
     PaymentRequired(PaymentRequired),

@@ -35,6 +35,8 @@ pub(crate) const NONCE_KEY: &str = "_mpp_nonce";
 #[derive(Clone)]
 pub struct RequestContext {
     route: String,
+    method: Method,
+    query: bool,
     headers: HeaderMap,
     body_digest: Option<BodyDigest>,
 }
@@ -52,6 +54,8 @@ impl RequestContext {
         };
         Self {
             route,
+            method: method.clone(),
+            query: uri.query().is_some(),
             headers: HeaderMap::new(),
             body_digest: None,
         }
@@ -86,6 +90,17 @@ impl RequestContext {
     /// The route scope: method, path and query (`GET /v1/search?q=x`).
     pub fn route(&self) -> &str {
         &self.route
+    }
+
+    /// Whether the request asks for content, rather than only carrying a credential that
+    /// manages a payment channel: anything but `HEAD`, and a `POST` only with a query or a
+    /// body (the rule the official SDKs use for session credentials).
+    pub(crate) fn asks_for_content(&self) -> bool {
+        match self.method {
+            Method::HEAD => false,
+            Method::POST => self.query || self.body_digest.is_some(),
+            _ => true,
+        }
     }
 
     pub(crate) fn header_map(&self) -> &HeaderMap {

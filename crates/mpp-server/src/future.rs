@@ -6,18 +6,18 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::method::BoxFuture;
-use crate::response;
+use crate::{Payment, response};
 
 /// What the exchange decided for a request.
 pub(crate) enum Gate<ResBody> {
-    /// Paid: call the service with this request, then attach this receipt.
-    Pass(Request<Full<Bytes>>, HeaderValue),
+    /// Paid: call the service with this request, then attach this payment's receipt.
+    Pass(Request<Full<Bytes>>, Payment),
     /// Answer with this response; the service is not called.
     Reject(Response<ResBody>),
 }
@@ -43,7 +43,7 @@ pin_project! {
         Serving {
             #[pin]
             future: F,
-            receipt: Option<HeaderValue>,
+            payment: Option<Payment>,
         },
     }
 }
@@ -75,7 +75,7 @@ where
             match this.state.as_mut().project() {
                 StateProj::Gating { gate, service } => match ready!(gate.as_mut().poll(cx)) {
                     Gate::Reject(response) => return Poll::Ready(Ok(response)),
-                    Gate::Pass(request, receipt) => {
+                    Gate::Pass(request, payment) => {
                         let Some(mut service) = service.take() else {
                             // Only reachable when polled again after completion.
                             return Poll::Ready(Ok(response::status_response(
@@ -85,15 +85,15 @@ where
                         let future = service.call(request);
                         this.state.set(State::Serving {
                             future,
-                            receipt: Some(receipt),
+                            payment: Some(payment),
                         });
                     }
                 },
-                StateProj::Serving { future, receipt } => {
+                StateProj::Serving { future, payment } => {
                     let mut response = ready!(future.poll(cx))?;
-                    match receipt.take() {
-                        Some(receipt) if response.status().is_success() => {
-                            response::attach_receipt(response.headers_mut(), &receipt);
+                    match payment.take() {
+                        Some(payment) if response.status().is_success() => {
+                            payment.apply_to(response.headers_mut());
                         }
                         Some(_) => tracing::warn!(
                             target: "mpp_server::settle",

@@ -1,15 +1,13 @@
 //! The payment methods an [`Mpp`](crate::Mpp) offers, held behind one object-safe trait.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use mpp_core::{
-    ChargeParams, Credential, PriceError, Receipt, Recovery, ServerMethod, StoreError, VerifyError,
+    ChargeParams, Credential, Metering, PriceError, Receipt, Recovery, ServerMethod, StoreError,
+    VerifyError,
 };
 use serde_json::{Map, Value};
 
 /// A boxed, sendable future.
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) use mpp_core::BoxFuture;
 
 /// [`ServerMethod`] with its future boxed, so methods of different types share one list.
 pub(crate) trait DynMethod: Send + Sync {
@@ -22,6 +20,7 @@ pub(crate) trait DynMethod: Send + Sync {
         request: &'a Map<String, Value>,
     ) -> BoxFuture<'a, Result<Receipt, VerifyError>>;
     fn paid_by_payer(&self, credential: &Credential) -> bool;
+    fn metering(&self) -> Option<&dyn Metering>;
     fn recover(&self) -> BoxFuture<'_, Result<Recovery, StoreError>>;
 }
 
@@ -48,6 +47,10 @@ impl<M: ServerMethod> DynMethod for M {
 
     fn paid_by_payer(&self, credential: &Credential) -> bool {
         ServerMethod::paid_by_payer(self, credential)
+    }
+
+    fn metering(&self) -> Option<&dyn Metering> {
+        ServerMethod::metering(self)
     }
 
     fn recover(&self) -> BoxFuture<'_, Result<Recovery, StoreError>> {

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use http::{Extensions, HeaderMap, HeaderValue};
+use bytes::Bytes;
+use http::{Extensions, HeaderMap, HeaderValue, Response, StatusCode};
+use mpp_core::headers::PAYMENT_SESSION;
 use mpp_core::{Credential, FormatError, Receipt};
 
 use crate::response;
@@ -39,6 +41,8 @@ struct Inner {
     credential: Credential,
     receipt: Receipt,
     receipt_header: HeaderValue,
+    /// The `Payment-Session` value: the channel a session payment was charged to.
+    session: Option<HeaderValue>,
 }
 
 impl Payment {
@@ -50,6 +54,27 @@ impl Payment {
             credential,
             receipt,
             receipt_header,
+            session: None,
+        })))
+    }
+
+    /// A payment charged to the session (payment channel) `channel_id`: its responses also
+    /// carry `Payment-Session: <channel_id>`.
+    pub(crate) fn session(
+        credential: Credential,
+        receipt: Receipt,
+        channel_id: &str,
+    ) -> Result<Self, FormatError> {
+        let receipt_header = receipt.to_header_value()?;
+        let session = HeaderValue::from_str(channel_id).map_err(|_| FormatError::Invalid {
+            field: "channelId",
+            reason: "not a valid header value",
+        })?;
+        Ok(Self(Arc::new(Inner {
+            credential,
+            receipt,
+            receipt_header,
+            session: Some(session),
         })))
     }
 
@@ -74,13 +99,22 @@ impl Payment {
     }
 
     /// Adds `Payment-Receipt` and `Cache-Control: private` to a successful response's
-    /// headers (appending `, private` to an existing `Cache-Control`). The adapters do this
-    /// themselves; plain `http` code calling [`Mpp::charge`](crate::Mpp::charge) calls it.
+    /// headers (appending `, private` to an existing `Cache-Control`), and `Payment-Session`
+    /// for a session payment. The adapters do this themselves; plain `http` code calling
+    /// [`Mpp::charge`](crate::Mpp::charge) calls it.
     pub fn apply_to(&self, headers: &mut HeaderMap) {
         response::attach_receipt(headers, &self.0.receipt_header);
+        if let Some(session) = &self.0.session {
+            headers.insert(PAYMENT_SESSION, session.clone());
+        }
     }
 
-    pub(crate) fn receipt_header(&self) -> &HeaderValue {
-        &self.0.receipt_header
+    /// The answer to a credential that only managed a payment channel (a top-up, a close, or
+    /// a voucher on a request that asks for no content): `204 No Content` with the receipt.
+    pub fn management_response<B: From<Bytes>>(&self) -> Response<B> {
+        let mut response = Response::new(B::from(Bytes::new()));
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        self.apply_to(response.headers_mut());
+        response
     }
 }

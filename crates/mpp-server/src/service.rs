@@ -70,11 +70,11 @@ where
             let context = RequestContext::from_parts(&parts).body(&bytes);
             match mpp.charge(&context, &params).await {
                 Ok(ChargeOutcome::Paid(payment)) => {
-                    let receipt = payment.receipt_header().clone();
                     let mut request = Request::from_parts(parts, Full::new(bytes));
-                    payment.insert_into(request.extensions_mut());
-                    Gate::Pass(request, receipt)
+                    payment.clone().insert_into(request.extensions_mut());
+                    Gate::Pass(request, payment)
                 }
+                Ok(ChargeOutcome::Managed(payment)) => Gate::Reject(payment.management_response()),
                 Ok(ChargeOutcome::PaymentRequired(required)) => {
                     Gate::Reject(required.into_response())
                 }

@@ -8,13 +8,13 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use mpp_core::{
-    BodyDigest, Challenge, Claim, Credential, EncodedJson, LedgerEntry, ReplayStore, ServerMethod,
-    ServerSecret, SharedStore, VerifyError, challenge_key,
+    BodyDigest, Challenge, Claim, Credential, EncodedJson, LedgerEntry, Metering, ReplayStore,
+    ServerMethod, ServerSecret, SharedStore, VerifyError, challenge_key,
 };
 use serde_json::{Map, Value};
 
 use crate::Payment;
-use crate::context::NONCE_KEY;
+use crate::context::{NONCE_KEY, ROUTE_SCOPE_KEY};
 use crate::method::DynMethod;
 
 /// Recognises the challenge ids a server bound: the first check a returned credential passes.
@@ -232,12 +232,18 @@ impl<'a> RouteTerms<'a> {
         } else {
             (offer.request.json(), Duration::ZERO)
         };
-        self.check_pinned(echo, (!paid).then_some(offer))?;
+        // A session challenge pays many requests to the resource, whatever their HTTP method
+        // and body: it binds neither, and is not used up by one credential (credit is).
+        let metered = offer.method.metering().is_some();
+        self.check_pinned(echo, (!paid).then_some(offer), metered)?;
         let expires_at = check_expiry(echo, SystemTime::now(), late_window)?;
-        check_digest(echo, self.body_digest.as_ref())?;
+        if !metered {
+            check_digest(echo, self.body_digest.as_ref())?;
+        }
 
         let key = challenge_key(&echo.id);
-        if let Some(store) = self.store {
+        let claims = self.store.filter(|_| !metered);
+        if let Some(store) = claims {
             match store.claim(&key, expires_at + late_window).await? {
                 Claim::Claimed => {}
                 Claim::AlreadyClaimed => return Err(VerifyError::Replayed),
@@ -246,7 +252,7 @@ impl<'a> RouteTerms<'a> {
         let receipt = match offer.method.verify(&credential, request).await {
             Ok(receipt) => receipt,
             Err(err) => {
-                if let Some(store) = self.store
+                if let Some(store) = claims
                     && let Err(release) = store.release(&key).await
                 {
                     tracing::warn!(
@@ -265,7 +271,8 @@ impl<'a> RouteTerms<'a> {
             "payment settled"
         );
         let payment = Payment::new(credential, receipt).map_err(VerifyError::other)?;
-        if let Some(store) = self.store {
+        // A session's vouchers settle later, in the method's own settlements.
+        if let Some(store) = claims {
             record(
                 store,
                 LedgerEntry::settled(payment.credential(), payment.receipt()),
@@ -286,9 +293,20 @@ impl<'a> RouteTerms<'a> {
             })
     }
 
-    /// The echo must be the challenge these terms issue: same realm, same `opaque` and, when
-    /// an offer is given, the same request object.
-    fn check_pinned(&self, echo: &Challenge, offer: Option<&Offer<'_>>) -> Result<(), VerifyError> {
+    /// The metering of the method a credential answers, when it draws on a payment channel.
+    pub(crate) fn metering_for(&self, echo: &Challenge) -> Option<&dyn Metering> {
+        self.offer_for(echo).ok()?.method.metering()
+    }
+
+    /// The echo must be the challenge these terms issue: same realm, same `opaque` (for a
+    /// session, the route scope whatever the HTTP method) and, when an offer is given, the
+    /// same request object.
+    fn check_pinned(
+        &self,
+        echo: &Challenge,
+        offer: Option<&Offer<'_>>,
+        any_http_method: bool,
+    ) -> Result<(), VerifyError> {
         if echo.realm != self.realm {
             return Err(mismatch("realm"));
         }
@@ -298,7 +316,12 @@ impl<'a> RouteTerms<'a> {
                 if self.nonce && meta.remove(NONCE_KEY).is_none() {
                     return Err(mismatch("opaque"));
                 }
-                if meta != *expected {
+                let same = if any_http_method {
+                    same_resource(&meta, expected)
+                } else {
+                    meta == *expected
+                };
+                if !same {
                     return Err(mismatch("opaque"));
                 }
             }
@@ -330,6 +353,22 @@ impl fmt::Debug for RouteTerms<'_> {
             .field("replay_store", &self.store.is_some())
             .finish()
     }
+}
+
+/// Two `opaque` maps that are equal but for the HTTP method in their route scopes: a session's
+/// management credentials (top-ups, vouchers) go to the resource with any method.
+fn same_resource(echoed: &BTreeMap<String, String>, expected: &BTreeMap<String, String>) -> bool {
+    fn resource<'m>(key: &str, value: &'m str) -> &'m str {
+        match key {
+            ROUTE_SCOPE_KEY => value.split_once(' ').map_or(value, |(_, rest)| rest),
+            _ => value,
+        }
+    }
+    echoed.len() == expected.len()
+        && echoed
+            .iter()
+            .zip(expected)
+            .all(|((k1, v1), (k2, v2))| k1 == k2 && resource(k1, v1) == resource(k2, v2))
 }
 
 fn mismatch(field: &str) -> VerifyError {

@@ -11,7 +11,7 @@ use common::*;
 use http::StatusCode;
 use mpp_core::{
     ChargeParams, Claim, EncodedJson, LedgerEntry, LedgerQuery, PendingSettlement, ProblemType,
-    ReplayStore, ServerSecret, StoreError,
+    Put, Record, RecordStore, ReplayStore, ServerSecret, StoreError,
 };
 use mpp_server::Mpp;
 use serde_json::json;
@@ -484,6 +484,27 @@ impl ReplayStore for DownStore {
         Err(StoreError::Unavailable("connection refused".into()))
     }
     async fn pending_settlements(&self) -> Result<Vec<PendingSettlement>, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+}
+
+impl RecordStore for DownStore {
+    async fn get_record(&self, _: &str) -> Result<Option<Record>, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn put_record(
+        &self,
+        _: &str,
+        _: Option<u64>,
+        _: &[u8],
+        _: Option<SystemTime>,
+    ) -> Result<Put, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn delete_record(&self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn list_records(&self, _: &str) -> Result<Vec<(String, Record)>, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
 }

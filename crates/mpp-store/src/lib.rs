@@ -11,14 +11,16 @@
 
 pub use mpp_core;
 pub use mpp_core::{
-    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, ReplayStore, SharedStore,
-    StoreError,
+    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, Put, Record, RecordStore,
+    ReplayStore, SharedStore, StoreError,
 };
 
 #[cfg(any(feature = "sqlite", feature = "redis"))]
 mod clock;
 mod error;
 mod export;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod key_range;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod ledger_row;
 mod open;

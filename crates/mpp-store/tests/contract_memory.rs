@@ -2,20 +2,20 @@
 //! show that the suite catches what it claims to catch.
 #![cfg(feature = "contract")]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use mpp_store::contract::{Suite, run};
 use mpp_store::{
-    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, ReplayStore, SharedStore,
-    StoreError,
+    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, Put, Record, RecordStore,
+    ReplayStore, SharedStore, StoreError,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_passes() {
     let report = run(|| async { MemoryStore::new() }).await.unwrap();
-    assert_eq!(report.checks().len(), 13, "{report:?}");
+    assert_eq!(report.checks().len(), 21, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -42,6 +42,8 @@ async fn a_reopen_that_loses_data_fails() {
     );
 }
 
+type Records = BTreeMap<String, (Record, Option<SystemTime>)>;
+
 /// A store with the classic bug: check, then (after an await) set.
 #[derive(Default)]
 struct RacyStore {
@@ -59,6 +61,14 @@ struct RacyStore {
     duplicates: bool,
     /// `record` leaves the pending settlement behind.
     keeps_pending: bool,
+    /// Records and their expiry.
+    records: Mutex<Records>,
+    /// `put_record` reads the version, then (after an await) writes without checking again.
+    racy_records: bool,
+    /// Records never expire.
+    sticky_records: bool,
+    /// `list_records` takes `_` in the prefix for any character, like an unescaped `LIKE`.
+    like_listing: bool,
 }
 
 impl RacyStore {
@@ -70,8 +80,97 @@ impl RacyStore {
             racy: self.racy,
             duplicates: self.duplicates,
             keeps_pending: self.keeps_pending,
+            racy_records: self.racy_records,
+            sticky_records: self.sticky_records,
+            like_listing: self.like_listing,
             ..Self::default()
         }
+    }
+
+    /// The record under `key`, if it has not expired (or expiry is broken).
+    fn live<'a>(&self, records: &'a Records, key: &str) -> Option<&'a Record> {
+        let (record, expires_at) = records.get(key)?;
+        let now = SystemTime::now();
+        (self.sticky_records || expires_at.is_none_or(|at| at > now)).then_some(record)
+    }
+}
+
+/// Writes when the `current` version is the `expected` one.
+fn write_if(
+    records: &mut Records,
+    key: &str,
+    (current, expected): (Option<u64>, Option<u64>),
+    value: &[u8],
+    expires_at: Option<SystemTime>,
+) -> Put {
+    if current != expected {
+        return Put::Conflict;
+    }
+    let version = expected.map_or(1, |v| v + 1);
+    let record = Record::new(value.to_vec(), version);
+    records.insert(key.to_owned(), (record, expires_at));
+    Put::Written(version)
+}
+
+impl RecordStore for RacyStore {
+    async fn get_record(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        Ok(self.live(&self.records.lock().unwrap(), key).cloned())
+    }
+
+    async fn put_record(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+        expires_at: Option<SystemTime>,
+    ) -> Result<Put, StoreError> {
+        let version = |records: &Records| self.live(records, key).map(|r| r.version);
+        if self.racy_records {
+            let current = version(&self.records.lock().unwrap());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let mut records = self.records.lock().unwrap();
+            return Ok(write_if(
+                &mut records,
+                key,
+                (current, expected),
+                value,
+                expires_at,
+            ));
+        }
+        let mut records = self.records.lock().unwrap();
+        let current = version(&records);
+        Ok(write_if(
+            &mut records,
+            key,
+            (current, expected),
+            value,
+            expires_at,
+        ))
+    }
+
+    async fn delete_record(&self, key: &str) -> Result<(), StoreError> {
+        self.records.lock().unwrap().remove(key);
+        Ok(())
+    }
+
+    async fn list_records(&self, prefix: &str) -> Result<Vec<(String, Record)>, StoreError> {
+        let keys: Vec<String> = self.records.lock().unwrap().keys().cloned().collect();
+        let mut listed = Vec::new();
+        for key in keys {
+            let matches = if self.like_listing {
+                key.chars().count() >= prefix.chars().count()
+                    && prefix
+                        .chars()
+                        .zip(key.chars())
+                        .all(|(p, k)| p == '_' || p == k)
+            } else {
+                key.starts_with(prefix)
+            };
+            if matches && let Some(record) = self.get_record(&key).await? {
+                listed.push((key, record));
+            }
+        }
+        Ok(listed)
     }
 }
 
@@ -239,4 +338,60 @@ async fn a_reopen_that_loses_pending_settlements_fails() {
         "{failure}"
     );
     assert!(failure.detail().contains("pending"), "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_record_compare_and_set_that_is_not_atomic_is_caught() {
+    let failure = caught(RacyStore {
+        racy_records: true,
+        ..RacyStore::default()
+    })
+    .await;
+    assert_eq!(
+        failure.check(),
+        "concurrent_record_writes_have_one_winner",
+        "{failure}"
+    );
+    assert!(failure.detail().contains("expected exactly 1"), "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn records_that_never_expire_are_caught() {
+    let failure = caught(RacyStore {
+        sticky_records: true,
+        ..RacyStore::default()
+    })
+    .await;
+    assert_eq!(failure.check(), "records_expire", "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_listing_that_takes_underscore_for_a_wildcard_is_caught() {
+    let failure = caught(RacyStore {
+        like_listing: true,
+        ..RacyStore::default()
+    })
+    .await;
+    assert_eq!(
+        failure.check(),
+        "records_listed_by_prefix_in_key_order",
+        "{failure}"
+    );
+    assert!(failure.detail().contains("ch:ab"), "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reopen_that_loses_records_fails() {
+    // Keeps claims, the ledger and pending settlements, forgets the records.
+    let failure = Suite::new(|| async { RacyStore::default() })
+        .reopen(|old: RacyStore| async move {
+            RacyStore {
+                records: Mutex::default(),
+                ..old
+            }
+        })
+        .run()
+        .await
+        .unwrap_err();
+    assert_eq!(failure.check(), "records_survive_reopen", "{failure}");
 }

@@ -3,14 +3,16 @@
 //! append-only ledger and schema versioning.
 #![cfg(all(feature = "postgres", feature = "contract"))]
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use mpp_store::contract::Suite;
 use mpp_store::{
-    Claim, LedgerEntry, LedgerQuery, OpenError, PostgresOptions, PostgresStore, ReplayStore,
-    StoreError,
+    Claim, LedgerEntry, LedgerQuery, OpenError, PostgresOptions, PostgresStore, Put, Record,
+    RecordStore, ReplayStore, StoreError,
 };
 use mpp_testkit::Postgres;
 
@@ -60,11 +62,12 @@ async fn postgres_passes_the_contract_including_reopen() {
     .run()
     .await
     .unwrap();
-    assert_eq!(report.checks().len(), 14, "{report:?}");
+    assert_eq!(report.checks().len(), 23, "{report:?}");
 }
 
-/// Three stores (one per replica) racing for the same keys: exactly one winner per key; and
-/// three replicas migrating one fresh schema at once do it exactly once.
+/// Three stores (one per replica) racing for the same keys: exactly one winner per key, and of
+/// the writes of a record naming one version, exactly one is written; and three replicas
+/// migrating one fresh schema at once do it exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_racing_have_one_winner() {
     let pg = Postgres::start().await.unwrap();
@@ -89,6 +92,7 @@ async fn replicas_racing_have_one_winner() {
         }
         assert_eq!(winners, 1, "round {round}");
     }
+    common::one_writer_wins_each_round(&replicas, 100).await;
 }
 
 /// What a call returned Ok for survives an immediate (crash-like) shutdown.
@@ -105,6 +109,13 @@ async fn claims_and_ledger_survive_a_postgres_crash() {
         serde_json::json!({"raw": "0x02f8"}),
     );
     before.begin_settlement(&pending).await.unwrap();
+    let state = vec![7u8; 300 * 1024];
+    let _ = before
+        .put_record("channel:1", None, b"v1", None)
+        .await
+        .unwrap();
+    let put = before.put_record("channel:1", Some(1), &state, Some(later()));
+    assert_eq!(put.await.unwrap(), Put::Written(2));
     drop(before);
 
     pg.stop().unwrap();
@@ -120,6 +131,15 @@ async fn claims_and_ledger_survive_a_postgres_crash() {
         vec![entry]
     );
     assert_eq!(after.pending_settlements().await.unwrap(), vec![pending]);
+    let channel = Some(Record::new(state, 2));
+    assert_eq!(after.get_record("channel:1").await.unwrap(), channel);
+    assert_eq!(
+        after
+            .put_record("channel:1", Some(2), b"v3", None)
+            .await
+            .unwrap(),
+        Put::Written(3)
+    );
 }
 
 /// PostgreSQL goes away while a store is in use: calls fail with `Unavailable` within the
@@ -278,4 +298,87 @@ async fn a_stuck_database_is_cut_off_at_the_operation_timeout() {
     tx.rollback().await.unwrap();
 
     assert_eq!(store.claim("after", later()).await.unwrap(), Claim::Claimed);
+}
+
+/// A schema written by a version-2 build (no records table) migrates on connect and keeps
+/// what it held; expired records are purged with expired claims.
+#[tokio::test]
+async fn a_version_2_schema_gains_records_and_purges_them() {
+    let pg = Postgres::start().await.unwrap();
+    let old = store(&pg, "v2_").await;
+    let entry = LedgerEntry::new("ch_1", "tempo", "charge", "5", "0x20c0", "0x02");
+    old.record(entry.clone()).await.unwrap();
+    drop(old);
+    let client = raw(&pg).await;
+    client
+        .batch_execute("DROP TABLE v2_records; UPDATE v2_schema SET version = 2")
+        .await
+        .unwrap();
+
+    let store = store(&pg, "v2_").await;
+    let version: i32 = client
+        .query_one("SELECT version FROM v2_schema", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 3);
+    assert_eq!(
+        store.ledger(&LedgerQuery::default()).await.unwrap(),
+        vec![entry]
+    );
+    let past = SystemTime::now() - Duration::from_secs(1);
+    for i in 0..4 {
+        let key = format!("response:{i}");
+        let put = store
+            .put_record(&key, None, b"x", Some(past))
+            .await
+            .unwrap();
+        assert_eq!(put, Put::Written(1));
+    }
+    let put = store.put_record("channel:1", None, b"state", None).await;
+    assert_eq!(put.unwrap(), Put::Written(1));
+    let _ = store.claim("old", past).await.unwrap();
+    assert_eq!(store.purge_expired().await.unwrap(), 5);
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM v2_records", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1);
+}
+
+/// Records list in byte order, prefixes matched exactly, even in a database whose collation
+/// sorts text for people (ICU `en-US`: `a` < `ä` < `B`).
+#[tokio::test]
+async fn records_list_in_byte_order_whatever_the_database_collation() {
+    let pg = Postgres::start().await.unwrap();
+    raw(&pg)
+        .await
+        .batch_execute(
+            "CREATE DATABASE people TEMPLATE template0 ENCODING 'UTF8' \
+             LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'",
+        )
+        .await
+        .unwrap();
+    let url = format!("{}/people", pg.url().rsplit_once('/').unwrap().0);
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let keys = ["B", "_a", "a", "a_", "aB", "ab", "ä", "b"];
+    for key in keys.iter().rev() {
+        let put = store.put_record(key, None, key.as_bytes(), None).await;
+        assert_eq!(put.unwrap(), Put::Written(1));
+    }
+    let listed = |prefix: &'static str| {
+        let store = store.clone();
+        async move {
+            let records = store.list_records(prefix).await.unwrap();
+            records.into_iter().map(|(key, _)| key).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed("").await,
+        ["B", "_a", "a", "aB", "a_", "ab", "b", "ä"]
+    );
+    assert_eq!(listed("a").await, ["a", "aB", "a_", "ab"]);
+    assert_eq!(listed("A").await, Vec::<String>::new());
+    assert_eq!(listed("_").await, ["_a"]);
 }

@@ -2,14 +2,16 @@
 //! reopen), replicas racing, a crash, and an outage survived by the same store object.
 #![cfg(all(feature = "redis", feature = "contract"))]
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use mpp_store::contract::Suite;
 use mpp_store::{
-    Claim, LedgerEntry, LedgerQuery, PendingSettlement, RedisOptions, RedisStore, ReplayStore,
-    StoreError,
+    Claim, LedgerEntry, LedgerQuery, PendingSettlement, Put, Record, RecordStore, RedisOptions,
+    RedisStore, ReplayStore, StoreError,
 };
 use mpp_testkit::RedisServer;
 
@@ -48,10 +50,11 @@ async fn redis_passes_the_contract_including_reopen() {
     .run()
     .await
     .unwrap();
-    assert_eq!(report.checks().len(), 14, "{report:?}");
+    assert_eq!(report.checks().len(), 23, "{report:?}");
 }
 
-/// Four stores (one per replica) racing for the same keys: exactly one winner per key.
+/// Four stores (one per replica) racing for the same keys: exactly one winner per key, and of
+/// the writes of a record naming one version, exactly one is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_racing_have_one_winner() {
     let server = RedisServer::start().await.unwrap();
@@ -74,6 +77,7 @@ async fn replicas_racing_have_one_winner() {
         }
         assert_eq!(winners, 1, "round {round}");
     }
+    common::one_writer_wins_each_round(&replicas, 100).await;
 }
 
 /// With `appendfsync always`, what Redis acknowledged survives a kill -9.
@@ -90,6 +94,13 @@ async fn claims_and_ledger_survive_a_redis_crash() {
         serde_json::json!({"raw": "0x02f8"}),
     );
     before.begin_settlement(&pending).await.unwrap();
+    let state = vec![7u8; 300 * 1024];
+    let _ = before
+        .put_record("channel:1", None, b"v1", None)
+        .await
+        .unwrap();
+    let put = before.put_record("channel:1", Some(1), &state, Some(later()));
+    assert_eq!(put.await.unwrap(), Put::Written(2));
     drop(before);
 
     server.stop();
@@ -105,6 +116,15 @@ async fn claims_and_ledger_survive_a_redis_crash() {
         vec![entry.clone()]
     );
     assert_eq!(after.pending_settlements().await.unwrap(), vec![pending]);
+    let channel = Some(Record::new(state, 2));
+    assert_eq!(after.get_record("channel:1").await.unwrap(), channel);
+    assert_eq!(
+        after
+            .put_record("channel:1", Some(2), b"v3", None)
+            .await
+            .unwrap(),
+        Put::Written(3)
+    );
     after.record(entry.clone()).await.unwrap();
     assert_eq!(
         after.ledger(&LedgerQuery::default()).await.unwrap(),
@@ -244,4 +264,60 @@ async fn a_stuck_redis_is_cut_off_at_the_operation_timeout() {
         }
     };
     assert_eq!(outcome, Claim::Claimed);
+}
+
+/// Expired records leave nothing behind: Redis drops their hashes, and later writes drop their
+/// entries in the listing index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_records_leave_no_keys_behind() {
+    let server = RedisServer::start().await.unwrap();
+    let store = store(&server, "purge:").await;
+    let client = redis::Client::open(server.url()).unwrap();
+    let raw = client.get_multiplexed_async_connection().await.unwrap();
+    let count = |key: &'static str| {
+        let mut raw = raw.clone();
+        async move {
+            let n: u64 = redis::cmd("ZCARD")
+                .arg(key)
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+            n
+        }
+    };
+    let soon = SystemTime::now() + Duration::from_secs(1);
+    let _ = store
+        .put_record("channel:1", None, b"state", None)
+        .await
+        .unwrap();
+    for i in 0..40 {
+        let key = format!("response:{i}");
+        let put = store.put_record(&key, None, b"body", Some(soon)).await;
+        assert_eq!(put.unwrap(), Put::Written(1));
+    }
+    // A write drops only entries whose expiry has passed: none yet, unless writing took longer
+    // than the records live.
+    if SystemTime::now() < soon {
+        assert_eq!(count("purge:records").await, 41);
+        assert_eq!(count("purge:records:expiry").await, 40);
+    }
+    let left = soon.duration_since(SystemTime::now()).unwrap_or_default();
+    tokio::time::sleep(left + Duration::from_millis(300)).await;
+    // Each write drops up to 16 expired entries: three writes drop all 40.
+    for version in 1..=3 {
+        let put = store.put_record("channel:1", Some(version), b"state", None);
+        assert_eq!(put.await.unwrap(), Put::Written(version + 1));
+    }
+    assert_eq!(count("purge:records").await, 1);
+    assert_eq!(count("purge:records:expiry").await, 0);
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("purge:*")
+        .query_async(&mut raw.clone())
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}"); // the record and the index
+    assert_eq!(
+        store.list_records("").await.unwrap(),
+        vec![("channel:1".to_owned(), Record::new(b"state".to_vec(), 4))]
+    );
 }

@@ -2,14 +2,16 @@
 //! ledger and schema versioning.
 #![cfg(all(feature = "sqlite", feature = "contract"))]
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use mpp_store::contract::Suite;
 use mpp_store::{
-    Claim, ExportFormat, LedgerEntry, LedgerQuery, OpenError, PendingSettlement, ReplayStore,
-    SqliteOptions, SqliteStore, export_ledger,
+    Claim, ExportFormat, LedgerEntry, LedgerQuery, OpenError, PendingSettlement, Put, Record,
+    RecordStore, ReplayStore, SqliteOptions, SqliteStore, export_ledger,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -30,11 +32,12 @@ async fn sqlite_passes_the_contract_including_reopen() {
     .run()
     .await
     .unwrap();
-    assert_eq!(report.checks().len(), 14, "{report:?}");
+    assert_eq!(report.checks().len(), 23, "{report:?}");
 }
 
 /// Two stores on one file stand in for two server processes on one host: of many concurrent
-/// claims spread over both, exactly one wins.
+/// claims spread over both, exactly one wins; of many concurrent writes of a record naming one
+/// version, exactly one is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_stores_on_one_file_have_one_winner() {
     let dir = tempfile::tempdir().unwrap();
@@ -59,6 +62,7 @@ async fn two_stores_on_one_file_have_one_winner() {
         }
         assert_eq!(winners, 1, "round {round}");
     }
+    common::one_writer_wins_each_round(&[a, b], 60).await;
 }
 
 #[tokio::test]
@@ -129,7 +133,7 @@ async fn a_newer_schema_is_refused() {
 }
 
 #[tokio::test]
-async fn expired_claims_are_purged() {
+async fn expired_claims_and_records_are_purged() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("purge.db"))
         .await
@@ -140,11 +144,28 @@ async fn expired_claims_are_purged() {
         let _ = store.claim(&format!("old{i}"), past).await.unwrap();
     }
     let _ = store.claim("live", future).await.unwrap();
-    assert_eq!(store.purge_expired().await.unwrap(), 10);
+    for i in 0..5 {
+        let _ = store
+            .put_record(&format!("old{i}"), None, b"x", Some(past))
+            .await
+            .unwrap();
+    }
+    let _ = store
+        .put_record("live", None, b"y", Some(future))
+        .await
+        .unwrap();
+    let _ = store.put_record("forever", None, b"z", None).await.unwrap();
+    assert_eq!(store.purge_expired().await.unwrap(), 15);
     assert_eq!(
         store.claim("live", future).await.unwrap(),
         Claim::AlreadyClaimed
     );
+    assert_eq!(store.list_records("").await.unwrap().len(), 2);
+    let raw = rusqlite::Connection::open(store.path()).unwrap();
+    let rows: i64 = raw
+        .query_row("SELECT count(*) FROM mpp_records", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(rows, 2);
 }
 
 #[tokio::test]
@@ -167,7 +188,7 @@ async fn a_version_1_file_gains_pending_settlements() {
     drop(store);
     let raw = rusqlite::Connection::open(&path).unwrap();
     raw.execute_batch(
-        "DROP TABLE mpp_pending; DROP INDEX mpp_ledger_method_reference; \
+        "DROP TABLE mpp_records; DROP TABLE mpp_pending; DROP INDEX mpp_ledger_method_reference; \
          UPDATE mpp_schema SET version = 1;",
     )
     .unwrap();
@@ -191,4 +212,48 @@ async fn a_version_1_file_gains_pending_settlements() {
         store.ledger(&LedgerQuery::default()).await.unwrap(),
         vec![entry, pending.entry]
     );
+}
+
+/// A file written by a version-2 build (no records table) migrates on open and keeps what it
+/// held.
+#[tokio::test]
+async fn a_version_2_file_gains_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let entry = LedgerEntry::new("ch_1", "tempo", "charge", "2500", "0x20c0", "0xbeef");
+    let until = SystemTime::now() + Duration::from_secs(60);
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.record(entry.clone()).await.unwrap();
+    assert_eq!(store.claim("paid", until).await.unwrap(), Claim::Claimed);
+    drop(store);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch("DROP TABLE mpp_records; UPDATE mpp_schema SET version = 2;")
+        .unwrap();
+    drop(raw);
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(
+        store
+            .put_record("channel:1", None, b"state", None)
+            .await
+            .unwrap(),
+        Put::Written(1)
+    );
+    assert_eq!(
+        store.get_record("channel:1").await.unwrap(),
+        Some(Record::new(b"state".to_vec(), 1))
+    );
+    assert_eq!(
+        store.claim("paid", until).await.unwrap(),
+        Claim::AlreadyClaimed
+    );
+    assert_eq!(
+        store.ledger(&LedgerQuery::default()).await.unwrap(),
+        vec![entry]
+    );
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = raw
+        .query_row("SELECT version FROM mpp_schema", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
 }

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use mpp_core::VerifyError;
+use alloy::primitives::{Address, B256};
+use mpp_core::{Amount, VerifyError};
+
+use crate::session::SessionProtocol;
 
 /// Why a Tempo charge request is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -165,6 +168,120 @@ pub enum RpcError {
     /// The RPC URL is not valid.
     #[error("invalid RPC URL")]
     Url,
+}
+
+/// Why a session primitive refused its input: a credential payload, a voucher signature, an
+/// open or top-up transaction, a channel descriptor or a channel amount.
+///
+/// Each variant names the session problem type a server answers with (the mapping itself lives
+/// with the server method): [`InvalidSignature`](Self::InvalidSignature) →
+/// `session/invalid-signature`, [`SignerMismatch`](Self::SignerMismatch) →
+/// `session/signer-mismatch`, [`AmountExceedsDeposit`](Self::AmountExceedsDeposit) →
+/// `session/amount-exceeds-deposit`; [`Malformed`](Self::Malformed),
+/// [`MissingAction`](Self::MissingAction), [`UnknownAction`](Self::UnknownAction),
+/// [`AmountOverLimit`](Self::AmountOverLimit) and a [`Transaction`](Self::Transaction) that does
+/// not decode are malformed payloads; the rest (a descriptor or transaction that does not match
+/// the challenge) fail verification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// A field is missing, of the wrong type, not hex, of the wrong length or too long.
+    #[error("invalid session credential {field}: {reason}")]
+    Malformed {
+        /// The field (`payload` for the whole object).
+        field: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The payload has no `action`.
+    #[error("the session credential has no action")]
+    MissingAction,
+    /// The payload's `action` is not `open`, `topUp`, `voucher` or `close`.
+    #[error("unknown session action {0:?}")]
+    UnknownAction(String),
+    /// An amount does not fit the channel contract (`uint96` for v2, `uint128` for v1).
+    #[error("{field} exceeds the {protocol} channel limit")]
+    AmountOverLimit {
+        /// The field.
+        field: &'static str,
+        /// The protocol whose limit it exceeds.
+        protocol: SessionProtocol,
+    },
+    /// A cumulative amount is above the channel's deposit.
+    #[error("{amount} exceeds the channel deposit {deposit}")]
+    AmountExceedsDeposit {
+        /// The amount asked for.
+        amount: Amount,
+        /// The deposit.
+        deposit: Amount,
+    },
+    /// A voucher signature does not decode, is malleable (high `s`), uses an envelope the
+    /// protocol does not accept, or does not recover.
+    #[error("invalid voucher signature: {0}")]
+    InvalidSignature(&'static str),
+    /// A voucher is signed by someone other than the channel's signer.
+    #[error("the voucher is signed by {recovered}, the channel's signer is {expected}")]
+    SignerMismatch {
+        /// The channel's effective signer.
+        expected: Address,
+        /// Who signed.
+        recovered: Address,
+    },
+    /// The channel id a payload claims is not the one its descriptor (or transaction) derives.
+    #[error("the channel id {claimed} does not match the channel {derived}")]
+    ChannelIdMismatch {
+        /// What the payload says.
+        claimed: B256,
+        /// What the descriptor or transaction derives.
+        derived: B256,
+    },
+    /// A value differs from what the challenge or the channel requires (payee, token, operator,
+    /// authorized signer, chain, deposit, channel).
+    #[error("{field} is {actual}, expected {expected}")]
+    Mismatch {
+        /// The field.
+        field: &'static str,
+        /// What is required.
+        expected: String,
+        /// What was found.
+        actual: String,
+    },
+    /// The signed transaction does not decode, or its sender signature does not recover.
+    #[error(transparent)]
+    Transaction(#[from] EnvelopeError),
+    /// The transaction's calls are not exactly the channel management call the action needs
+    /// (with only the optional calls the protocol allows before it).
+    #[error("unexpected calls: {0}")]
+    UnexpectedCalls(&'static str),
+    /// The operation does not exist in this protocol (for example a capture amount other than
+    /// the voucher's on the legacy escrow).
+    #[error("not supported by the {protocol} escrow: {what}")]
+    Unsupported {
+        /// The protocol.
+        protocol: SessionProtocol,
+        /// What.
+        what: &'static str,
+    },
+}
+
+impl SessionError {
+    #[cold]
+    pub(crate) fn malformed(field: &'static str, reason: &'static str) -> Self {
+        Self::Malformed { field, reason }
+    }
+
+    #[cold]
+    pub(crate) fn mismatch(
+        field: &'static str,
+        expected: impl std::fmt::Display,
+        actual: impl std::fmt::Display,
+    ) -> Self {
+        Self::Mismatch {
+            field,
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        }
+    }
 }
 
 impl From<RequestError> for VerifyError {

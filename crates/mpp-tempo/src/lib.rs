@@ -18,6 +18,7 @@ mod proof;
 mod request;
 #[cfg(any(feature = "server", feature = "client"))]
 mod rpc;
+mod session;
 mod transfer;
 
 #[cfg(feature = "client")]
@@ -39,12 +40,20 @@ pub use envelope::{
     FEE_PAYER_ENVELOPE_TYPE, SignedPayment, TEMPO_TX_TYPE, TxForm, decode_fee_payer_envelope,
     encode_fee_payer_envelope,
 };
-pub use error::{EnvelopeError, MatchError, PolicyViolation, RequestError, RpcError};
+pub use error::{EnvelopeError, MatchError, PolicyViolation, RequestError, RpcError, SessionError};
 pub use policy::{SponsorPolicy, SponsorRefusal};
 pub use proof::{ProofError, proof_digest, verify_proof};
 pub use request::{TempoChargeRequest, TempoSplit};
 #[cfg(any(feature = "server", feature = "client"))]
 pub use rpc::DEFAULT_RPC_TIMEOUT;
+pub use session::{
+    ChannelDescriptor, ChannelEvent, ChannelState, ChannelTerms, Escrow, ITIP20ChannelReserve,
+    ITempoStreamChannel, MAINNET_STREAM_CHANNEL, MAX_SESSION_TRANSACTION_LEN,
+    MAX_VOUCHER_SIGNATURE_LEN, MODERATO_STREAM_CHANNEL, NeedVoucher, OpenCall, OpenPayload,
+    OpenTransaction, SESSION_INTENT, SessionAction, SessionPayload, SessionProtocol,
+    SessionReceipt, TIP20_CHANNEL_RESERVE, TempoSessionRequest, TopUpCall, TopUpPayload,
+    TopUpTransaction, Voucher, VoucherPayload, VoucherSignature, expiring_nonce_hash,
+};
 pub use transfer::{
     ExpectedTransfer, MemoRule, ObservedTransfer, ReceiptLog, TxReceipt, decode_transfer_call,
     expected_transfers, match_transfers, transfer_call, transfers_from_logs,

@@ -267,7 +267,7 @@ impl TempoChargeRequest {
     }
 }
 
-fn string_field<'a>(
+pub(crate) fn string_field<'a>(
     value: Option<&'a Value>,
     field: &'static str,
 ) -> Result<&'a str, RequestError> {
@@ -278,7 +278,7 @@ fn string_field<'a>(
     }
 }
 
-fn optional_string(
+pub(crate) fn optional_string(
     value: Option<&Value>,
     field: &'static str,
 ) -> Result<Option<String>, RequestError> {
@@ -289,7 +289,10 @@ fn optional_string(
     }
 }
 
-fn amount_field(value: Option<&Value>, field: &'static str) -> Result<Amount, RequestError> {
+pub(crate) fn amount_field(
+    value: Option<&Value>,
+    field: &'static str,
+) -> Result<Amount, RequestError> {
     Amount::from_str(string_field(value, field)?)
         .map_err(|e| RequestError::invalid(field, e.to_string()))
 }
@@ -318,7 +321,10 @@ pub(crate) fn parse_memo(text: &str, field: &'static str) -> Result<B256, Reques
     B256::from_str(hex).map_err(|_| RequestError::invalid(field, "must be hex"))
 }
 
-fn address_field(value: Option<&Value>, field: &'static str) -> Result<Address, RequestError> {
+pub(crate) fn address_field(
+    value: Option<&Value>,
+    field: &'static str,
+) -> Result<Address, RequestError> {
     parse_address(string_field(value, field)?, field)
 }
 

@@ -62,7 +62,7 @@ async fn mppx_server(chain: &TempoChain, recipient: Address) -> MppxServer {
         ("CURRENCY", PATH_USD.to_string()),
         ("AMOUNT", PRICE.to_owned()),
     ]);
-    MppxServer::start_script("mcp-server.mjs", &env).await
+    MppxServer::start_mcp(&env).await
 }
 
 /// How often the mppx server's `echo` ran.

@@ -133,6 +133,24 @@ pub enum Error {
         detail: String,
     },
 
+    /// A vendored contract artefact (`contracts/`) is not the hex it should be.
+    #[error(
+        "the vendored contract artefact {name} is not 0x-prefixed hex; restore contracts/ from git"
+    )]
+    BadArtefact {
+        /// Which artefact.
+        name: String,
+    },
+
+    /// Signing a set-up transaction failed.
+    #[error("signing a set-up transaction failed: {0}")]
+    Signing(String),
+
+    /// A session helper was called on a chain started without
+    /// [`TempoChainOptions::sessions`](crate::TempoChainOptions::sessions).
+    #[error("this chain was started without TempoChainOptions::sessions(): no channel contracts")]
+    NotASessionChain,
+
     /// A dev account index past the ten funded accounts.
     #[error("there is no dev account {index}; anvil funds accounts 0 to 9")]
     NoSuchDevAccount {

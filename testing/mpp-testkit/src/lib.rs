@@ -13,14 +13,17 @@ pub use alloy_primitives;
 pub use alloy_signer_local;
 pub use mpp_core;
 
+mod contracts;
 mod error;
 mod output;
 mod postgres;
 mod process;
 mod redis;
+mod relay;
 mod rpc;
 mod tempo;
 
+pub use contracts::{RESERVE_ABI, TIP20_CHANNEL_RESERVE};
 pub use error::{Error, Result};
 pub use postgres::Postgres;
 pub use redis::RedisServer;

@@ -22,7 +22,8 @@ impl OutputLog {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn push(&self, line: String) {
+    /// Appends one line, dropping the oldest when full.
+    pub(crate) fn push(&self, line: String) {
         let mut lines = self.lock();
         if lines.len() == KEPT_LINES {
             lines.pop_front();

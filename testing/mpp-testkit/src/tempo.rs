@@ -14,6 +14,10 @@ use crate::error::{Error, Result};
 use crate::output::OutputLog;
 use crate::rpc::{DEFAULT_RPC_TIMEOUT, RpcClient, quantity_u64};
 
+mod sessions;
+
+use sessions::SessionParts;
+
 /// PathUSD, the TIP-20 quote token every Tempo chain has (6 decimals).
 pub const PATH_USD: Address = address!("0x20c0000000000000000000000000000000000000");
 /// AlphaUSD, a TIP-20 test token of the local chain (6 decimals).
@@ -57,7 +61,8 @@ const TRANSFER_SELECTOR: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];
 const BALANCE_OF_SELECTOR: [u8; 4] = [0x70, 0xa0, 0x82, 0x31];
 
 /// How to start a [`TempoChain`]. `TempoChainOptions::default()` gives anvil's defaults
-/// (chain id 31337, hardfork T0).
+/// (chain id 31337, hardfork T0); [`TempoChainOptions::sessions`] adds the payment-channel
+/// contracts.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TempoChainOptions {
@@ -73,6 +78,12 @@ pub struct TempoChainOptions {
     pub rpc_timeout: Duration,
     /// More command-line arguments passed to anvil as they are.
     pub extra_args: Vec<String>,
+    /// Also mine an empty block every this many seconds (`--block-time N --mixed-mining`;
+    /// transactions are still mined as they arrive). `None`: blocks only for transactions.
+    pub block_time: Option<u64>,
+    /// Make the chain session-ready: the channel reserve and the legacy escrow installed, a
+    /// JSON-RPC relay in front of anvil. See [`TempoChainOptions::sessions`].
+    pub sessions: bool,
 }
 
 impl Default for TempoChainOptions {
@@ -84,6 +95,8 @@ impl Default for TempoChainOptions {
             startup_timeout: Duration::from_secs(30),
             rpc_timeout: DEFAULT_RPC_TIMEOUT,
             extra_args: Vec::new(),
+            block_time: None,
+            sessions: false,
         }
     }
 }
@@ -122,6 +135,38 @@ impl TempoChainOptions {
     /// Adds one more anvil argument.
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.extra_args.push(arg.into());
+        self
+    }
+
+    /// Also mines an empty block every `seconds`, as a real chain does (Tempo: every 0.5 s),
+    /// while transactions are still mined as they arrive. An idle chain's latest block otherwise
+    /// falls behind the clock, and the node refuses a simulation (`eth_call`,
+    /// `eth_estimateGas`) of an expiring-nonce transaction whose `valid_before` is more than 30 s
+    /// after that block ("too far in the future").
+    pub fn block_time(mut self, seconds: u64) -> Self {
+        self.block_time = Some(seconds);
+        self
+    }
+
+    /// Makes the chain session-ready (the Tempo `session` intent, both channel backends):
+    ///
+    /// - hardfork T4 unless one was chosen (at T0 a second expiring-nonce transaction from one
+    ///   sender never mines, and a payer sends several: open, top-ups);
+    /// - a block every second unless a block time was chosen ([`TempoChainOptions::block_time`]:
+    ///   a session lives longer than the 30 s an idle chain's clock may lag);
+    /// - the TIP-1034 channel reserve (reference contract) at [`TIP20_CHANNEL_RESERVE`], with a
+    ///   non-zero placeholder in its storage slot 1;
+    /// - the legacy `TempoStreamChannel` escrow deployed from dev account 0
+    ///   ([`TempoChain::legacy_escrow`]);
+    /// - a JSON-RPC relay in front of anvil, which is what [`TempoChain::rpc_url`] points at:
+    ///   it gives each channel open the `expiringNonceHash` a real node would derive and raises
+    ///   the gas anvil's `eth_fillTransaction` answers for Tempo transactions.
+    ///
+    /// [`TIP20_CHANNEL_RESERVE`]: crate::TIP20_CHANNEL_RESERVE
+    pub fn sessions(mut self) -> Self {
+        self.sessions = true;
+        self.hardfork.get_or_insert_with(|| String::from("t4"));
+        self.block_time.get_or_insert(1);
         self
     }
 }
@@ -165,6 +210,8 @@ pub struct TempoChain {
     output: OutputLog,
     /// Serialises transfers from the funding dev account so their nonces never race.
     funding: Mutex<()>,
+    /// The channel contracts and the relay, on a session chain.
+    sessions: Option<SessionParts>,
 }
 
 impl TempoChain {
@@ -208,6 +255,12 @@ impl TempoChain {
         if let Some(hardfork) = &options.hardfork {
             command.arg("--hardfork").arg(hardfork);
         }
+        if let Some(seconds) = options.block_time {
+            command
+                .arg("--block-time")
+                .arg(seconds.to_string())
+                .arg("--mixed-mining");
+        }
         command
             .args(&options.extra_args)
             .stdin(Stdio::null())
@@ -240,9 +293,13 @@ impl TempoChain {
             rpc,
             output,
             funding: Mutex::new(()),
+            sessions: None,
         };
         chain.chain_id = chain.wait_ready(options.startup_timeout).await?;
         chain.mine().await?;
+        if options.sessions {
+            chain.install_sessions(options.rpc_timeout).await?;
+        }
         Ok(chain)
     }
 
@@ -278,7 +335,8 @@ impl TempoChain {
         }
     }
 
-    /// The HTTP JSON-RPC endpoint, `http://127.0.0.1:<port>`.
+    /// The HTTP JSON-RPC endpoint, `http://127.0.0.1:<port>`: anvil itself, or on a session
+    /// chain the relay in front of it (hand every client this URL, never anvil's port).
     pub fn rpc_url(&self) -> &str {
         self.rpc.url()
     }
@@ -288,7 +346,7 @@ impl TempoChain {
         self.chain_id
     }
 
-    /// The loopback port the node listens on.
+    /// The loopback port anvil itself listens on (on a session chain, not [`TempoChain::rpc_url`]).
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -303,7 +361,8 @@ impl TempoChain {
         &self.rpc
     }
 
-    /// The last lines the node printed (anvil prints one line per RPC method it serves).
+    /// The last lines the node printed (anvil prints one line per RPC method it serves), with the
+    /// relay's lines (`relay: …`, one per channel open and per raised fill) on a session chain.
     pub fn recent_output(&self) -> String {
         self.output.text()
     }
@@ -441,6 +500,8 @@ impl TempoChain {
 
 impl Drop for TempoChain {
     fn drop(&mut self) {
+        // The relay first, so nothing reaches a dying node through it.
+        self.sessions = None;
         stop(&mut self.child);
     }
 }

@@ -65,6 +65,7 @@ fn run(
         origin: ORIGIN,
         responder,
         now: SystemTime::now(),
+        deposits: &[],
     };
     decide(provider, options, status, headers, &cx)
 }

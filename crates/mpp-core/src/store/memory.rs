@@ -1,13 +1,17 @@
 //! [`MemoryStore`]: the in-memory store of a single process.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
-use super::{Claim, LedgerEntry, LedgerQuery, PendingSettlement, ReplayStore, StoreError};
+use super::{
+    Claim, LedgerEntry, LedgerQuery, PendingSettlement, Put, Record, RecordStore, ReplayStore,
+    StoreError,
+};
 
-/// An in-memory store: the default for a single process. Claims, the ledger and pending
-/// settlements are lost on restart; use a durable store for anything that must survive one.
+/// An in-memory store: the default for a single process. Claims, the ledger, pending
+/// settlements and records are lost on restart; use a durable store for anything that must
+/// survive one.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -25,6 +29,20 @@ use super::{Claim, LedgerEntry, LedgerQuery, PendingSettlement, ReplayStore, Sto
 pub struct MemoryStore {
     claims: Mutex<HashMap<String, SystemTime>>,
     books: Mutex<Books>,
+    records: Mutex<BTreeMap<String, Stored>>,
+}
+
+/// A record and when it expires.
+#[derive(Debug)]
+struct Stored {
+    record: Record,
+    expires_at: Option<SystemTime>,
+}
+
+impl Stored {
+    fn live(&self, now: SystemTime) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
 }
 
 /// The ledger and the pending settlements, changed together.
@@ -49,6 +67,64 @@ impl MemoryStore {
 
     fn books(&self) -> std::sync::MutexGuard<'_, Books> {
         self.books.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn records(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Stored>> {
+        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl RecordStore for MemoryStore {
+    async fn get_record(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        let now = SystemTime::now();
+        Ok(self
+            .records()
+            .get(key)
+            .filter(|stored| stored.live(now))
+            .map(|stored| stored.record.clone()))
+    }
+
+    async fn put_record(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+        expires_at: Option<SystemTime>,
+    ) -> Result<Put, StoreError> {
+        let now = SystemTime::now();
+        let mut records = self.records();
+        let current = records
+            .get(key)
+            .filter(|stored| stored.live(now))
+            .map(|stored| stored.record.version);
+        if current != expected {
+            return Ok(Put::Conflict);
+        }
+        let version = expected.map_or(1, |v| v.saturating_add(1));
+        records.insert(
+            key.to_owned(),
+            Stored {
+                record: Record::new(value.to_vec(), version),
+                expires_at,
+            },
+        );
+        Ok(Put::Written(version))
+    }
+
+    async fn delete_record(&self, key: &str) -> Result<(), StoreError> {
+        self.records().remove(key);
+        Ok(())
+    }
+
+    async fn list_records(&self, prefix: &str) -> Result<Vec<(String, Record)>, StoreError> {
+        let now = SystemTime::now();
+        let mut records = self.records();
+        records.retain(|_, stored| stored.live(now));
+        Ok(records
+            .range(prefix.to_owned()..)
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .map(|(key, stored)| (key.clone(), stored.record.clone()))
+            .collect())
     }
 }
 
@@ -192,6 +268,39 @@ mod tests {
         let last = store.ledger(&LedgerQuery { limit: Some(2) }).await.unwrap();
         let ids: Vec<_> = last.iter().map(|e| e.challenge_id.as_str()).collect();
         assert_eq!(ids, ["ch3", "ch4"]);
+    }
+
+    #[tokio::test]
+    async fn records_are_compare_and_set() {
+        let store = MemoryStore::new();
+        assert_eq!(store.get_record("c:1").await.unwrap(), None);
+        assert_eq!(
+            store.put_record("c:1", Some(1), b"x", None).await.unwrap(),
+            Put::Conflict
+        );
+        assert_eq!(
+            store.put_record("c:1", None, b"a", None).await.unwrap(),
+            Put::Written(1)
+        );
+        assert_eq!(
+            store.put_record("c:1", None, b"b", None).await.unwrap(),
+            Put::Conflict
+        );
+        assert_eq!(
+            store.put_record("c:1", Some(1), b"b", None).await.unwrap(),
+            Put::Written(2)
+        );
+        let past = SystemTime::now() - Duration::from_secs(1);
+        let _ = store.put_record("c:2", None, b"old", Some(past)).await;
+        let _ = store.put_record("d:1", None, b"other", None).await;
+        assert_eq!(store.get_record("c:2").await.unwrap(), None);
+        let listed = store.list_records("c:").await.unwrap();
+        assert_eq!(
+            listed,
+            vec![("c:1".to_owned(), Record::new(b"b".to_vec(), 2))]
+        );
+        store.delete_record("c:1").await.unwrap();
+        assert!(store.list_records("c:").await.unwrap().is_empty());
     }
 
     #[tokio::test]

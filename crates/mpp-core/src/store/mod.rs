@@ -3,6 +3,7 @@
 
 mod ledger;
 mod memory;
+mod records;
 mod shared;
 
 use std::future::Future;
@@ -10,6 +11,7 @@ use std::time::SystemTime;
 
 pub use ledger::{LedgerEntry, LedgerQuery, PendingSettlement, challenge_key};
 pub use memory::MemoryStore;
+pub use records::{Put, Record, RecordStore};
 pub use shared::SharedStore;
 
 /// The outcome of [`ReplayStore::claim`].
@@ -35,7 +37,8 @@ pub enum StoreError {
 }
 
 /// Where a server records which payment proofs were used, which payments settled, and which
-/// settlements are in flight.
+/// settlements are in flight; as a [`RecordStore`], it also keeps the state methods carry
+/// between requests (payment channels, for example).
 ///
 /// `claim` must be atomic across every process that shares the store: of any number of
 /// concurrent claims of one key, exactly one returns [`Claim::Claimed`]. Every write must be
@@ -46,7 +49,7 @@ pub enum StoreError {
 /// [`PendingSettlement`] with [`begin_settlement`](Self::begin_settlement), hands the payment
 /// to the network, and the server [`record`](Self::record)s the ledger entry, which removes the
 /// pending one in the same step.
-pub trait ReplayStore: Send + Sync + 'static {
+pub trait ReplayStore: RecordStore {
     /// Claims `key` until `expires_at` (insert if absent or expired).
     fn claim(
         &self,

@@ -1,15 +1,14 @@
 //! [`SharedStore`]: any store behind one cloneable, type-erased handle.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::{
-    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, ReplayStore, StoreError,
+    Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, Put, Record, RecordStore,
+    ReplayStore, StoreError,
 };
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::BoxFuture;
 
 trait ErasedStore: Send + Sync {
     fn claim<'a>(
@@ -33,6 +32,19 @@ trait ErasedStore: Send + Sync {
         reference: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn pending_settlements(&self) -> BoxFuture<'_, Result<Vec<PendingSettlement>, StoreError>>;
+    fn get_record<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>>;
+    fn put_record<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<u64>,
+        value: &'a [u8],
+        expires_at: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Put, StoreError>>;
+    fn delete_record<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn list_records<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, Record)>, StoreError>>;
 }
 
 impl<S: ReplayStore> ErasedStore for S {
@@ -71,9 +83,33 @@ impl<S: ReplayStore> ErasedStore for S {
     fn pending_settlements(&self) -> BoxFuture<'_, Result<Vec<PendingSettlement>, StoreError>> {
         Box::pin(ReplayStore::pending_settlements(self))
     }
+    fn get_record<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        Box::pin(RecordStore::get_record(self, key))
+    }
+    fn put_record<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<u64>,
+        value: &'a [u8],
+        expires_at: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Put, StoreError>> {
+        Box::pin(RecordStore::put_record(
+            self, key, expected, value, expires_at,
+        ))
+    }
+    fn delete_record<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(RecordStore::delete_record(self, key))
+    }
+    fn list_records<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, Record)>, StoreError>> {
+        Box::pin(RecordStore::list_records(self, prefix))
+    }
 }
 
-/// Any [`ReplayStore`] behind a cheap, cloneable handle, for choosing the store at run time.
+/// Any [`ReplayStore`] (and so [`RecordStore`]) behind a cheap, cloneable handle, for choosing
+/// the store at run time.
 ///
 /// ```
 /// use mpp_core::{MemoryStore, SharedStore};
@@ -126,5 +162,26 @@ impl ReplayStore for SharedStore {
     }
     async fn pending_settlements(&self) -> Result<Vec<PendingSettlement>, StoreError> {
         self.0.pending_settlements().await
+    }
+}
+
+impl RecordStore for SharedStore {
+    async fn get_record(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        self.0.get_record(key).await
+    }
+    async fn put_record(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+        expires_at: Option<SystemTime>,
+    ) -> Result<Put, StoreError> {
+        self.0.put_record(key, expected, value, expires_at).await
+    }
+    async fn delete_record(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete_record(key).await
+    }
+    async fn list_records(&self, prefix: &str) -> Result<Vec<(String, Record)>, StoreError> {
+        self.0.list_records(prefix).await
     }
 }

@@ -2,6 +2,7 @@
 //! challenges. The tower layer, the axum extractor, the actix-web middleware and
 //! [`Mpp::charge`](crate::Mpp::charge) all run this.
 
+mod meter;
 mod verify;
 
 use std::collections::BTreeMap;
@@ -46,19 +47,18 @@ pub(crate) async fn run(
                 .map(ChargeOutcome::PaymentRequired);
         }
         Ok(Some(credential)) => match exchange.verify(credential).await {
-            Ok(payment) => {
-                emit(
-                    &mpp.inner.hooks,
-                    &Event::PaymentVerified { payment: &payment },
-                );
-                return Ok(ChargeOutcome::Paid(payment));
+            Ok(outcome) => {
+                if let ChargeOutcome::Paid(payment) | ChargeOutcome::Managed(payment) = &outcome {
+                    emit(&mpp.inner.hooks, &Event::PaymentVerified { payment });
+                }
+                return Ok(outcome);
             }
             Err(refusal) => refusal,
         },
         Err(err) => verify::Refusal::unread(VerifyError::from(err)),
     };
     refusal.report(&mpp.inner.hooks);
-    let problem = Problem::new(refusal.error.problem_type(), refusal.error.to_string());
+    let problem = refusal.error.to_problem();
     exchange
         .challenge(problem)
         .map(ChargeOutcome::PaymentRequired)
@@ -131,7 +131,10 @@ impl<'a> Exchange<'a> {
             if let Some(description) = &self.params.description {
                 builder = builder.description(description.as_str());
             }
-            if let Some(digest) = self.context.body_digest() {
+            // A session challenge pays many requests, whatever their bodies: it binds none.
+            if let Some(digest) = self.context.body_digest()
+                && offer.method.metering().is_none()
+            {
                 builder = builder.digest(digest);
             }
             let challenge = builder.bind(&self.mpp.secret);

@@ -5,7 +5,7 @@ use mpp_core::{Credential, VerifyError};
 use tracing::Instrument as _;
 
 use super::Exchange;
-use crate::Payment;
+use crate::ChargeOutcome;
 use crate::events::{Event, Hook, emit};
 
 /// A refused credential: why, and which challenge and method it named (for logs and hooks).
@@ -22,6 +22,15 @@ impl Refusal {
             error,
             challenge_id: None,
             method: None,
+        }
+    }
+
+    /// A refusal of a credential that answered `challenge`.
+    pub(super) fn of(error: VerifyError, challenge: &mpp_core::Challenge) -> Self {
+        Self {
+            error,
+            challenge_id: Some(challenge.id.clone()),
+            method: Some(challenge.method.clone()),
         }
     }
 
@@ -48,24 +57,22 @@ impl Refusal {
 }
 
 impl Exchange<'_> {
-    /// Verifies a credential; see [`Mpp::charge`](crate::Mpp::charge) for the order of checks.
-    pub(super) async fn verify(&self, credential: Credential) -> Result<Payment, Refusal> {
+    /// Verifies a credential (see [`Mpp::charge`](crate::Mpp::charge) for the order of checks)
+    /// and, for a session, charges the request to its channel.
+    pub(super) async fn verify(&self, credential: Credential) -> Result<ChargeOutcome, Refusal> {
         let span = tracing::info_span!(
             "mpp.verify",
             method = %credential.challenge.method,
             intent = %credential.challenge.intent,
             challenge_id = %credential.challenge.id,
         );
-        let challenge_id = credential.challenge.id.clone();
-        let method = credential.challenge.method.clone();
-        self.terms
+        let challenge = credential.challenge.clone();
+        let payment = self
+            .terms
             .verify(&self.mpp.secret, credential)
-            .instrument(span)
+            .instrument(span.clone())
             .await
-            .map_err(|error| Refusal {
-                error,
-                challenge_id: Some(challenge_id),
-                method: Some(method),
-            })
+            .map_err(|error| Refusal::of(error, &challenge))?;
+        self.meter(payment).instrument(span).await
     }
 }

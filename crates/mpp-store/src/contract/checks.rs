@@ -14,7 +14,7 @@ use super::{Failure, Reopen, Suite};
 pub(super) const SURVIVES_REOPEN: &str = "claims_and_ledger_survive_reopen";
 
 /// Every check that needs only fresh stores, in the order they run.
-pub(super) const ALL: [Check; 13] = [
+pub(super) const ALL: [Check; 21] = [
     Check::new("claim_then_replay", Kind::ClaimThenReplay),
     Check::new("concurrent_claims_have_one_winner", Kind::ConcurrentOneKey),
     Check::new(
@@ -37,6 +37,17 @@ pub(super) const ALL: [Check; 13] = [
         Kind::RecordEndsPending,
     ),
     Check::new("ledger_records_a_settlement_once", Kind::RecordOnce),
+    Check::new("record_created_only_if_absent", Kind::RecordCreate),
+    Check::new("record_written_by_compare_and_set", Kind::RecordCas),
+    Check::new("concurrent_record_writes_have_one_winner", Kind::RecordRace),
+    Check::new(
+        "concurrent_increments_are_never_lost",
+        Kind::RecordIncrements,
+    ),
+    Check::new("records_expire", Kind::RecordExpiry),
+    Check::new("record_delete", Kind::RecordDelete),
+    Check::new("records_listed_by_prefix_in_key_order", Kind::RecordList),
+    Check::new("large_record_values_round_trip", Kind::RecordLarge),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -54,6 +65,14 @@ enum Kind {
     PendingLifecycle,
     RecordEndsPending,
     RecordOnce,
+    RecordCreate,
+    RecordCas,
+    RecordRace,
+    RecordIncrements,
+    RecordExpiry,
+    RecordDelete,
+    RecordList,
+    RecordLarge,
 }
 
 /// One named check.
@@ -73,7 +92,7 @@ impl Check {
         store: S,
         suite: &Suite<'_, S>,
     ) -> Result<(), Failure> {
-        let t = Tester { name: self.name };
+        let t = Tester::new(self.name);
         match self.kind {
             Kind::ClaimThenReplay => t.claim_then_replay(&store).await,
             Kind::ConcurrentOneKey => t.concurrent_one_key(store, suite.concurrency).await,
@@ -88,6 +107,14 @@ impl Check {
             Kind::PendingLifecycle => t.pending_lifecycle(&store).await,
             Kind::RecordEndsPending => t.record_ends_pending(&store).await,
             Kind::RecordOnce => t.record_once(store, suite.concurrency).await,
+            Kind::RecordCreate => t.record_created_only_if_absent(&store).await,
+            Kind::RecordCas => t.record_compare_and_set(&store).await,
+            Kind::RecordRace => t.concurrent_record_writes(store, suite.concurrency).await,
+            Kind::RecordIncrements => t.concurrent_increments(store, suite.concurrency).await,
+            Kind::RecordExpiry => t.records_expire(&store, suite.expiry).await,
+            Kind::RecordDelete => t.record_delete(&store).await,
+            Kind::RecordList => t.records_listed_by_prefix(&store).await,
+            Kind::RecordLarge => t.large_values(&store).await,
         }
     }
 }
@@ -98,9 +125,7 @@ pub(super) async fn survives_reopen<S: ReplayStore>(
     store: S,
     reopen: &Reopen<'_, S>,
 ) -> Result<(), Failure> {
-    let t = Tester {
-        name: SURVIVES_REOPEN,
-    };
+    let t = Tester::new(SURVIVES_REOPEN);
     let entries = sample_entries("reopen", 7);
     t.expect_claim(&store, "reopen:live", later(), Claim::Claimed)
         .await?;
@@ -134,20 +159,24 @@ pub(super) async fn survives_reopen<S: ReplayStore>(
 
 /// The running check's name, for its failures.
 #[derive(Clone, Copy)]
-struct Tester {
+pub(super) struct Tester {
     name: &'static str,
 }
 
 impl Tester {
-    fn fail(self, detail: impl Into<String>) -> Failure {
+    pub(super) fn new(name: &'static str) -> Self {
+        Self { name }
+    }
+
+    pub(super) fn fail(self, detail: impl Into<String>) -> Failure {
         Failure::new(self.name, detail)
     }
 
-    fn ok<T>(self, result: Result<T, StoreError>) -> Result<T, Failure> {
+    pub(super) fn ok<T>(self, result: Result<T, StoreError>) -> Result<T, Failure> {
         result.map_err(|e| self.fail(format!("the store returned an error: {e}")))
     }
 
-    async fn expect_claim<S: ReplayStore>(
+    pub(super) async fn expect_claim<S: ReplayStore>(
         self,
         store: &S,
         key: &str,
@@ -194,7 +223,7 @@ impl Tester {
 
     /// `got` must equal `expected`; a failure names the items by `id`, and says whether only
     /// their fields changed.
-    fn expect_listing<T: PartialEq>(
+    pub(super) fn expect_listing<T: PartialEq>(
         self,
         listing: &str,
         items: &str,
@@ -597,7 +626,7 @@ fn sample_pending(tag: &str, count: usize) -> Vec<PendingSettlement> {
 }
 
 /// A claim expiry far enough away that no check outlives it.
-fn later() -> SystemTime {
+pub(super) fn later() -> SystemTime {
     SystemTime::now() + Duration::from_secs(3600)
 }
 

@@ -1,14 +1,21 @@
 //! The store contract: one suite every [`ReplayStore`] must pass, yours included.
 //!
 //! Each check gets a fresh, empty store from your `fresh` closure, so checks never see each
-//! other's keys. With [`Suite::reopen`], the suite also checks that claims, the ledger and pending
-//! settlements survive closing the store and opening it again (give the closure the old store;
-//! it opens a new one on the same data).
+//! other's keys. With [`Suite::reopen`], the suite also checks that claims, the ledger, pending
+//! settlements and records survive closing the store and opening it again (give the closure the
+//! old store; it opens a new one on the same data).
 //!
 //! Besides claims and the ledger, the checks cover pending settlements: listed oldest first,
 //! replaced by a new one with the same method and reference, removed by `abandon_settlement` and
 //! by `record` of the matching entry (and no other), and a ledger that holds one entry per
 //! method and reference however often, or however concurrently, it is recorded.
+//!
+//! Records ([`RecordStore`](mpp_core::RecordStore)) are checked for creation only when absent,
+//! compare-and-set (versions counting the writes, a stale version writing nothing), exactly one
+//! winner among concurrent writes naming one version, no lost update among concurrent
+//! read-modify-write writers, expiry (absent once passed, then created anew; a write adding or
+//! dropping an expiry), delete, listing by prefix in key order with pattern characters in keys
+//! and prefixes, and values of 512 KiB (every byte value) coming back byte for byte.
 //!
 //! ```
 //! use mpp_store::MemoryStore;
@@ -25,6 +32,7 @@
 //! concurrent claims really run in parallel; the time driver must be enabled.
 
 mod checks;
+mod records;
 
 use std::fmt;
 use std::future::Future;
@@ -70,10 +78,9 @@ impl<'a, S: ReplayStore> Suite<'a, S> {
         }
     }
 
-    /// Also checks durability: `reopen` gets a store holding claims, ledger entries and pending
-    /// settlements, and must
-    /// return a new store over the same data (drop the old one, open the same file, prefix or
-    /// database again).
+    /// Also checks durability: `reopen` gets a store holding claims, ledger entries, pending
+    /// settlements or records, and must return a new store over the same data (drop the old
+    /// one, open the same file, prefix or database again).
     pub fn reopen<F, Fut>(mut self, reopen: F) -> Self
     where
         F: Fn(S) -> Fut + 'a,
@@ -83,15 +90,17 @@ impl<'a, S: ReplayStore> Suite<'a, S> {
         self
     }
 
-    /// How many claims of one key race in the concurrency check, and how many records of one
-    /// entry race in the record-once check (100 by default, at least 2).
+    /// How many claims of one key race in the concurrency check, how many records of one
+    /// ledger entry race in the record-once check, and how many writes of one record race in
+    /// the compare-and-set check (100 by default, at least 2; the lost-update check runs at
+    /// most 10 writers).
     pub fn concurrency(mut self, claims: usize) -> Self {
         self.concurrency = claims.max(2);
         self
     }
 
-    /// The lifetime of the short claims in the expiry check (300 ms by default). Raise it for a
-    /// store whose round trips are slow.
+    /// The lifetime of the short claims and records in the expiry checks (300 ms by default).
+    /// Raise it for a store whose round trips are slow.
     pub fn expiry(mut self, expiry: Duration) -> Self {
         self.expiry = expiry;
         self
@@ -109,6 +118,9 @@ impl<'a, S: ReplayStore> Suite<'a, S> {
             let store = (self.fresh)().await;
             checks::survives_reopen(store, reopen).await?;
             passed.push(checks::SURVIVES_REOPEN);
+            let store = (self.fresh)().await;
+            records::survive_reopen(store, reopen).await?;
+            passed.push(records::SURVIVE_REOPEN);
         }
         Ok(Report { passed })
     }

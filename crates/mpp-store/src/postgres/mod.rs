@@ -1,8 +1,9 @@
-//! [`PostgresStore`]: claims, the ledger and pending settlements in PostgreSQL, shared by every replica that
-//! reaches the database.
+//! [`PostgresStore`]: claims, the ledger, pending settlements and records in PostgreSQL, shared by every
+//! replica that reaches the database.
 
 mod error;
 mod options;
+mod records;
 mod schema;
 
 use std::fmt;
@@ -26,7 +27,8 @@ use crate::redact::redact;
 
 use error::{pg_error, pool_error, timed_out};
 
-/// Expired claims are deleted after every this many claims made through one store.
+/// Expired claims and records are deleted after every this many claims and record writes made
+/// through one store.
 const PURGE_EVERY: u64 = 1024;
 
 /// A replay store and payment ledger in PostgreSQL: one store for every replica of a server.
@@ -37,14 +39,21 @@ const PURGE_EVERY: u64 = 1024;
 /// - **Durable**: each call is its own committed transaction, and sessions run with
 ///   `synchronous_commit = on`, so a claim or ledger entry is in the WAL on disk before the call
 ///   returns.
-/// - **Expiry**: compared with the clock of the process making the claim; expired rows are
-///   purged now and then, or with [`PostgresStore::purge_expired`].
+/// - **Expiry**: compared with the clock of the process making the claim (or reading or
+///   writing the record); expired rows are purged now and then, or with
+///   [`PostgresStore::purge_expired`].
 /// - **Ledger**: an append-only table (triggers refuse `UPDATE`, `DELETE` and `TRUNCATE`) with one
 ///   entry per method and reference (a unique index; `INSERT … ON CONFLICT DO NOTHING`, so of
 ///   concurrent records of one settlement exactly one row is written).
 /// - **Pending settlements**: a table keyed by method and reference, each settlement kept as
 ///   JSON text; [`record`](ReplayStore::record) appends the entry and deletes the matching
 ///   pending settlement in one transaction.
+/// - **Records** ([`RecordStore`](mpp_core::RecordStore)): a table keyed by the record's key
+///   (collation `"C"`: byte order), its value `BYTEA`; a write is one `INSERT … ON CONFLICT`
+///   (create) or `UPDATE … WHERE version = expected` (compare-and-set), and PostgreSQL's row
+///   locks make exactly one of any number of writes naming one version succeed. Listing by
+///   prefix is a key range (`key >= prefix AND key < end`). Keys cannot hold NUL characters
+///   (as for claims: PostgreSQL text cannot).
 /// - **Outages**: every call is bounded by the operation timeout and fails with
 ///   [`StoreError::Unavailable`] while the database is unreachable; broken connections are
 ///   dropped from the pool and new ones opened, so the same store works again once the
@@ -73,7 +82,8 @@ struct Inner {
     prefix: String,
     sql: Sql,
     operation_timeout: Duration,
-    claims: AtomicU64,
+    /// Claims and record writes so far, for the periodic purge.
+    writes: AtomicU64,
 }
 
 /// The statements, with the table prefix spliced in once.
@@ -87,6 +97,7 @@ struct Sql {
     ledger_all: String,
     ledger_newest: String,
     purge: String,
+    records: records::Sql,
 }
 
 impl Sql {
@@ -115,7 +126,12 @@ impl Sql {
                 "SELECT {COLUMNS} FROM (SELECT seq, {COLUMNS} FROM {p}ledger ORDER BY seq DESC LIMIT $1) \
                  AS newest ORDER BY seq"
             ),
-            purge: format!("DELETE FROM {p}claims WHERE expires_at <= $1"),
+            purge: format!(
+                "WITH claims AS (DELETE FROM {p}claims WHERE expires_at <= $1 RETURNING 1), \
+                 records AS (DELETE FROM {p}records WHERE expires_at <= $1 RETURNING 1) \
+                 SELECT (SELECT count(*) FROM claims) + (SELECT count(*) FROM records)"
+            ),
+            records: records::Sql::new(p),
         }
     }
 }
@@ -188,7 +204,7 @@ impl PostgresStore {
                 sql: Sql::new(&options.table_prefix),
                 prefix: options.table_prefix,
                 operation_timeout: options.operation_timeout,
-                claims: AtomicU64::new(0),
+                writes: AtomicU64::new(0),
             }),
         })
     }
@@ -198,15 +214,30 @@ impl PostgresStore {
         &self.inner.prefix
     }
 
-    /// Deletes every expired claim and returns how many went. Claims call this now and then by
-    /// themselves; call it from a timer to keep the table small under low traffic.
+    /// Deletes every expired claim and record and returns how many went. Claims and record
+    /// writes call this now and then by themselves; call it from a timer to keep the tables
+    /// small under low traffic.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
         let now = SystemTime::now();
-        self.bounded(
-            "purge_expired",
-            self.execute(&self.inner.sql.purge, &[&now]),
-        )
+        self.bounded("purge_expired", async {
+            let rows = self.query(&self.inner.sql.purge, &[&now]).await?;
+            let purged: Option<i64> = match rows.first() {
+                Some(row) => row.try_get(0).map_err(pg_error)?,
+                None => None,
+            };
+            Ok(purged.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+        })
         .await
+    }
+
+    /// Counts one write, and after every [`PURGE_EVERY`] purges the expired rows (a failure
+    /// is only worth a warning).
+    async fn purge_now_and_then(&self) {
+        let due =
+            self.inner.writes.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1;
+        if due && let Err(e) = self.purge_expired().await {
+            tracing::warn!(backend = "postgres", error = %e, "purging expired claims and records failed");
+        }
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
@@ -219,6 +250,17 @@ impl PostgresStore {
         let client = self.client().await?;
         let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
         client.execute(&statement, params).await.map_err(pg_error)
+    }
+
+    /// Runs one prepared (and cached) query on a pooled connection; returns its rows.
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+        client.query(&statement, params).await.map_err(pg_error)
     }
 
     /// Runs one operation within the operation timeout, logging its failure.
@@ -292,24 +334,13 @@ impl PostgresStore {
     }
 
     async fn ledger_once(&self, limit: Option<usize>) -> Result<Vec<LedgerEntry>, StoreError> {
-        let client = self.client().await?;
         let rows = match limit {
             Some(limit) => {
-                let statement = client
-                    .prepare_cached(&self.inner.sql.ledger_newest)
-                    .await
-                    .map_err(pg_error)?;
-                client.query(&statement, &[&sql_limit(limit)]).await
+                let sql = &self.inner.sql.ledger_newest;
+                self.query(sql, &[&sql_limit(limit)]).await?
             }
-            None => {
-                let statement = client
-                    .prepare_cached(&self.inner.sql.ledger_all)
-                    .await
-                    .map_err(pg_error)?;
-                client.query(&statement, &[]).await
-            }
-        }
-        .map_err(pg_error)?;
+            None => self.query(&self.inner.sql.ledger_all, &[]).await?,
+        };
         rows.iter()
             .map(|row| read_row(row).map(Row::into_entry).map_err(pg_error))
             .collect()
@@ -330,11 +361,7 @@ impl ReplayStore for PostgresStore {
         let claimed = self
             .bounded("claim", self.claim_once(key, expires_at))
             .await?;
-        let purge_now =
-            self.inner.claims.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1;
-        if purge_now && let Err(e) = self.purge_expired().await {
-            tracing::warn!(backend = "postgres", error = %e, "purging expired claims failed");
-        }
+        self.purge_now_and_then().await;
         Ok(claimed)
     }
 
@@ -375,12 +402,7 @@ impl ReplayStore for PostgresStore {
 
     async fn pending_settlements(&self) -> Result<Vec<PendingSettlement>, StoreError> {
         self.bounded("pending_settlements", async {
-            let client = self.client().await?;
-            let statement = client
-                .prepare_cached(&self.inner.sql.pending_all)
-                .await
-                .map_err(pg_error)?;
-            let rows = client.query(&statement, &[]).await.map_err(pg_error)?;
+            let rows = self.query(&self.inner.sql.pending_all, &[]).await?;
             rows.iter()
                 .map(|row| {
                     row.try_get::<_, String>(0)

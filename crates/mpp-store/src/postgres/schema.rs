@@ -7,10 +7,10 @@ use crate::OpenError;
 use super::error::{pg_error, pool_error};
 
 /// The schema version this build writes. Bump it with a new entry in `MIGRATIONS`.
-pub(super) const SCHEMA_VERSION: i32 = 2;
+pub(super) const SCHEMA_VERSION: i32 = 3;
 
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`. `{p}` is the table prefix.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     r"
 CREATE TABLE {p}claims (
     key        TEXT PRIMARY KEY,
@@ -54,6 +54,16 @@ CREATE TABLE {p}pending (
 );
 CREATE INDEX {p}pending_seq ON {p}pending (seq);
 ",
+    // Version 3: records, changed by compare-and-set.
+    r#"
+CREATE TABLE {p}records (
+    key        TEXT COLLATE "C" PRIMARY KEY, -- byte order, as Rust sorts: a prefix is a key range
+    version    BIGINT NOT NULL,
+    value      BYTEA NOT NULL,
+    expires_at TIMESTAMPTZ -- NULL: never
+);
+CREATE INDEX {p}records_expires_at ON {p}records (expires_at) WHERE expires_at IS NOT NULL;
+"#,
 ];
 
 /// Brings the schema under `prefix` to [`SCHEMA_VERSION`] in one transaction, holding an

@@ -1,4 +1,4 @@
-//! [`RedisStore`]: claims, the ledger and pending settlements in Redis, shared by every replica that reaches it.
+//! [`RedisStore`]: claims, the ledger, pending settlements and records in Redis, shared by every replica that reaches it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use crate::pending;
 use crate::redact::redact;
 
 mod options;
+mod records;
 
 /// The longest claim Redis is asked to keep: 100 years, in milliseconds.
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
@@ -93,6 +94,13 @@ pub use options::RedisOptions;
 ///   script that records an entry removes its pending settlement, atomically. They are as
 ///   durable as the rest (see below). Every key of a store shares its prefix: on Redis Cluster,
 ///   give the prefix a hash tag (`{shop}:mpp:`) so the scripts' keys share a slot.
+/// - **Records** ([`RecordStore`](mpp_core::RecordStore)): a hash per record at
+///   `<prefix>record:<key>` (version and value), expiring by Redis TTL, and every record's key
+///   in the sorted set `<prefix>records` for listing (`ZRANGEBYLEX`, byte order, no glob
+///   patterns); a Lua script compares the version and writes, so of any number of writes
+///   naming one version, from any number of processes, exactly one succeeds. The index entries
+///   of expired records are dropped by later writes (a few each, oldest expiry first, from the
+///   sorted set `<prefix>records:expiry`) and by listings.
 /// - **Durability is Redis's configuration**: a claim is only as durable as Redis makes it.
 ///   For a hard guarantee run Redis with `appendonly yes` and `appendfsync always` (every write
 ///   fsynced before Redis answers); `everysec` may lose the last second of claims on a crash,
@@ -132,6 +140,10 @@ struct Inner {
     pending_key: String,
     order_key: String,
     seq_key: String,
+    /// `<prefix>record:`, before each record's key.
+    record_prefix: String,
+    records_key: String,
+    expiry_key: String,
     operation_timeout: Duration,
 }
 
@@ -180,6 +192,9 @@ impl RedisStore {
                 pending_key: format!("{}pending", options.key_prefix),
                 order_key: format!("{}pending:order", options.key_prefix),
                 seq_key: format!("{}pending:seq", options.key_prefix),
+                record_prefix: format!("{}record:", options.key_prefix),
+                records_key: format!("{}records", options.key_prefix),
+                expiry_key: format!("{}records:expiry", options.key_prefix),
                 prefix: options.key_prefix,
                 operation_timeout: options.operation_timeout,
             }),

@@ -31,7 +31,8 @@ impl RedisOptions {
     }
 
     /// Sets the prefix of every key the store writes (`mpp:` by default): claims live at
-    /// `<prefix>claim:<key>`, the ledger at `<prefix>ledger`.
+    /// `<prefix>claim:<key>`, records at `<prefix>record:<key>`, the ledger at
+    /// `<prefix>ledger`.
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.key_prefix = prefix.into();
         self

@@ -1,6 +1,7 @@
-//! [`SqliteStore`]: claims, the ledger and pending settlements in one SQLite file.
+//! [`SqliteStore`]: claims, the ledger, pending settlements and records in one SQLite file.
 
 mod options;
+mod records;
 mod schema;
 mod worker;
 
@@ -23,7 +24,8 @@ pub use options::SqliteOptions;
 
 use worker::Worker;
 
-/// Expired claims are deleted after every this many claims made through one store.
+/// Expired claims and records are deleted after every this many claims and record writes made
+/// through one store.
 const PURGE_EVERY: u64 = 1024;
 
 /// A replay store and payment ledger in a SQLite file, for a server on one host.
@@ -34,13 +36,19 @@ const PURGE_EVERY: u64 = 1024;
 /// - **Durable**: the file runs in WAL mode with `synchronous=FULL`, so every claim and ledger
 ///   entry is fsynced before the call returns (`NORMAL` would be faster but may lose the last
 ///   commits on power loss: a replayed proof would then be accepted twice).
-/// - **Expiry**: compared with the clock of the process making the claim; expired rows are
-///   purged now and then, or with [`SqliteStore::purge_expired`].
+/// - **Expiry**: compared with the clock of the process making the claim (or reading or
+///   writing the record); expired rows are purged now and then, or with
+///   [`SqliteStore::purge_expired`].
 /// - **Ledger**: an append-only table (triggers refuse `UPDATE` and `DELETE`) with one entry per
 ///   method and reference (a unique index; recording a known one again writes nothing).
 /// - **Pending settlements**: a table keyed by method and reference, each settlement kept as
 ///   JSON; [`record`](ReplayStore::record) appends the entry and deletes the matching pending
 ///   settlement in one transaction, fsynced like every other write.
+/// - **Records** ([`RecordStore`](mpp_core::RecordStore)): a table keyed by the record's key,
+///   its value a `BLOB`; a write is one `INSERT … ON CONFLICT` (create) or `UPDATE … WHERE
+///   version = expected` (compare-and-set) in a `BEGIN IMMEDIATE` transaction, so of any
+///   number of writes naming one version, from any number of processes, exactly one succeeds.
+///   Listing by prefix is a key range (`key >= prefix AND key < end`), in byte order.
 ///
 /// SQLite calls block, so each store runs them on its own thread; the async methods never block
 /// the runtime. A SQLite file is not shared across hosts: use Redis or PostgreSQL for replicas
@@ -67,8 +75,9 @@ struct Inner {
     worker: Worker,
     path: PathBuf,
     prefix: String,
-    sql: Sql,
-    claims: AtomicU64,
+    sql: Arc<Sql>,
+    /// Claims and record writes so far, for the periodic purge.
+    writes: AtomicU64,
 }
 
 /// The statements, with the table prefix spliced in once.
@@ -82,6 +91,7 @@ struct Sql {
     ledger_all: String,
     ledger_newest: String,
     purge: String,
+    records: records::Sql,
 }
 
 impl Sql {
@@ -110,6 +120,7 @@ impl Sql {
                  ORDER BY seq"
             ),
             purge: format!("DELETE FROM {p}claims WHERE expires_at <= ?1"),
+            records: records::Sql::new(p),
         }
     }
 }
@@ -137,10 +148,10 @@ impl SqliteStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 worker,
-                sql: Sql::new(&table_prefix),
+                sql: Arc::new(Sql::new(&table_prefix)),
                 path,
                 prefix: table_prefix,
-                claims: AtomicU64::new(0),
+                writes: AtomicU64::new(0),
             }),
         })
     }
@@ -155,20 +166,22 @@ impl SqliteStore {
         &self.inner.prefix
     }
 
-    /// Deletes every expired claim and returns how many went. Claims call this now and then by
-    /// themselves; call it from a timer to keep the table small under low traffic.
+    /// Deletes every expired claim and record and returns how many went. Claims and record
+    /// writes call this now and then by themselves; call it from a timer to keep the tables
+    /// small under low traffic.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
-        let sql = self.inner.sql.purge.clone();
+        let sql = Arc::clone(&self.inner.sql);
         let purged = self
             .inner
             .worker
-            .run(move |c| {
-                let now = unix_millis(SystemTime::now());
-                c.execute(&sql, [now]).map_err(sql_error)
-            })
+            .run(move |c| purge(c, &sql, unix_millis(SystemTime::now())))
             .await;
         self.logged("purge_expired", purged)
-            .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    /// Counts one write; true when it is time for the periodic purge.
+    fn purge_due(&self) -> bool {
+        self.inner.writes.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1
     }
 
     fn logged<T>(&self, op: &'static str, result: Result<T, StoreError>) -> Result<T, StoreError> {
@@ -185,14 +198,15 @@ impl SqliteStore {
     }
 
     async fn ledger_rows(&self, limit: Option<usize>) -> Result<Vec<LedgerEntry>, StoreError> {
-        let sql = match limit {
-            Some(_) => self.inner.sql.ledger_newest.clone(),
-            None => self.inner.sql.ledger_all.clone(),
-        };
+        let sql = Arc::clone(&self.inner.sql);
         self.inner
             .worker
             .run(move |c| {
-                let mut statement = c.prepare(&sql).map_err(sql_error)?;
+                let query = match limit {
+                    Some(_) => &sql.ledger_newest,
+                    None => &sql.ledger_all,
+                };
+                let mut statement = c.prepare(query).map_err(sql_error)?;
                 let rows = match limit {
                     Some(limit) => statement.query_map([sql_limit(limit)], read_row),
                     None => statement.query_map([], read_row),
@@ -216,10 +230,8 @@ impl fmt::Debug for SqliteStore {
 
 impl ReplayStore for SqliteStore {
     async fn claim(&self, key: &str, expires_at: SystemTime) -> Result<Claim, StoreError> {
-        let sql = self.inner.sql.claim.clone();
-        let purge = (self.inner.claims.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY
-            == PURGE_EVERY - 1)
-            .then(|| self.inner.sql.purge.clone());
+        let sql = Arc::clone(&self.inner.sql);
+        let purge_due = self.purge_due();
         let key = key.to_owned();
         let until = unix_millis(expires_at);
         let claimed = self
@@ -231,13 +243,11 @@ impl ReplayStore for SqliteStore {
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(sql_error)?;
                 let changed = tx
-                    .execute(&sql, params![key, until, now])
+                    .execute(&sql.claim, params![key, until, now])
                     .map_err(sql_error)?;
                 tx.commit().map_err(sql_error)?;
-                if let Some(purge) = purge
-                    && let Err(e) = c.execute(&purge, [now])
-                {
-                    tracing::warn!(backend = "sqlite", error = %e, "purging expired claims failed");
+                if purge_due {
+                    purge_in_passing(c, &sql, now);
                 }
                 Ok(if changed == 1 {
                     Claim::Claimed
@@ -250,19 +260,18 @@ impl ReplayStore for SqliteStore {
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        let sql = self.inner.sql.release.clone();
+        let sql = Arc::clone(&self.inner.sql);
         let key = key.to_owned();
         let released = self
             .inner
             .worker
-            .run(move |c| c.execute(&sql, [key]).map(drop).map_err(sql_error))
+            .run(move |c| c.execute(&sql.release, [key]).map(drop).map_err(sql_error))
             .await;
         self.logged("release", released)
     }
 
     async fn record(&self, entry: LedgerEntry) -> Result<(), StoreError> {
-        let record = self.inner.sql.record.clone();
-        let end_pending = self.inner.sql.end_pending.clone();
+        let sql = Arc::clone(&self.inner.sql);
         let recorded = self
             .inner
             .worker
@@ -272,7 +281,7 @@ impl ReplayStore for SqliteStore {
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(sql_error)?;
                 tx.execute(
-                    &record,
+                    &sql.record,
                     params![
                         e.challenge_id,
                         e.method,
@@ -287,7 +296,7 @@ impl ReplayStore for SqliteStore {
                     ],
                 )
                 .map_err(sql_error)?;
-                tx.execute(&end_pending, params![e.method, e.reference])
+                tx.execute(&sql.end_pending, params![e.method, e.reference])
                     .map_err(sql_error)?;
                 tx.commit().map_err(sql_error)
             })
@@ -301,7 +310,7 @@ impl ReplayStore for SqliteStore {
     }
 
     async fn begin_settlement(&self, pending: &PendingSettlement) -> Result<(), StoreError> {
-        let sql = self.inner.sql.begin.clone();
+        let sql = Arc::clone(&self.inner.sql);
         let method = pending.entry.method.clone();
         let reference = pending.entry.reference.clone();
         let begun = match pending::to_json(pending) {
@@ -309,7 +318,7 @@ impl ReplayStore for SqliteStore {
                 self.inner
                     .worker
                     .run(move |c| {
-                        c.execute(&sql, params![method, reference, json])
+                        c.execute(&sql.begin, params![method, reference, json])
                             .map(drop)
                             .map_err(sql_error)
                     })
@@ -321,13 +330,13 @@ impl ReplayStore for SqliteStore {
     }
 
     async fn abandon_settlement(&self, method: &str, reference: &str) -> Result<(), StoreError> {
-        let sql = self.inner.sql.end_pending.clone();
+        let sql = Arc::clone(&self.inner.sql);
         let (method, reference) = (method.to_owned(), reference.to_owned());
         let abandoned = self
             .inner
             .worker
             .run(move |c| {
-                c.execute(&sql, params![method, reference])
+                c.execute(&sql.end_pending, params![method, reference])
                     .map(drop)
                     .map_err(sql_error)
             })
@@ -336,12 +345,12 @@ impl ReplayStore for SqliteStore {
     }
 
     async fn pending_settlements(&self) -> Result<Vec<PendingSettlement>, StoreError> {
-        let sql = self.inner.sql.pending_all.clone();
+        let sql = Arc::clone(&self.inner.sql);
         let listed = self
             .inner
             .worker
             .run(move |c| {
-                let mut statement = c.prepare(&sql).map_err(sql_error)?;
+                let mut statement = c.prepare(&sql.pending_all).map_err(sql_error)?;
                 let rows = statement
                     .query_map([], |row| row.get::<_, String>(0))
                     .map_err(sql_error)?;
@@ -353,6 +362,20 @@ impl ReplayStore for SqliteStore {
             })
             .await;
         self.logged("pending_settlements", listed)
+    }
+}
+
+/// Deletes the expired claims and records; returns how many went.
+fn purge(c: &Connection, sql: &Sql, now: i64) -> Result<u64, StoreError> {
+    let claims = c.execute(&sql.purge, [now]).map_err(sql_error)?;
+    let records = c.execute(&sql.records.purge, [now]).map_err(sql_error)?;
+    Ok(u64::try_from(claims.saturating_add(records)).unwrap_or(u64::MAX))
+}
+
+/// The periodic purge, after a write: a failure is only worth a warning.
+fn purge_in_passing(c: &Connection, sql: &Sql, now: i64) {
+    if let Err(e) = purge(c, sql, now) {
+        tracing::warn!(backend = "sqlite", error = %e, "purging expired claims and records failed");
     }
 }
 

@@ -12,7 +12,7 @@ pub struct SqliteOptions {
     /// The database file; created when missing.
     pub path: PathBuf,
     /// Prefix of the table names (`mpp_` by default, giving `mpp_claims`, `mpp_ledger`,
-    /// `mpp_pending`, `mpp_schema`): ASCII letters, digits and `_`.
+    /// `mpp_pending`, `mpp_records`, `mpp_schema`): ASCII letters, digits and `_`.
     pub table_prefix: String,
     /// How long an operation waits for another process's write lock before it fails with
     /// [`StoreError::Unavailable`](mpp_core::StoreError::Unavailable) (5 s by default).

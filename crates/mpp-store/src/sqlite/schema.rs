@@ -7,10 +7,10 @@ use crate::OpenError;
 use super::sql_error;
 
 /// The schema version this build writes. Bump it with a new entry in `MIGRATIONS`.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`. `{p}` is the table prefix.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     r"
 CREATE TABLE {p}claims (
     key        TEXT PRIMARY KEY NOT NULL,
@@ -47,6 +47,16 @@ CREATE TABLE {p}pending (
     started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     UNIQUE (method, reference)
 );
+",
+    // Version 3: records, changed by compare-and-set.
+    r"
+CREATE TABLE {p}records (
+    key        TEXT PRIMARY KEY NOT NULL, -- BINARY collation: byte order, as Rust sorts
+    version    INTEGER NOT NULL,
+    value      BLOB NOT NULL,
+    expires_at INTEGER -- milliseconds since the Unix epoch; NULL: never
+);
+CREATE INDEX {p}records_expires_at ON {p}records (expires_at) WHERE expires_at IS NOT NULL;
 ",
 ];
 

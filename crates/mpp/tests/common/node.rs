@@ -1,7 +1,7 @@
 //! The official TypeScript SDK's fixtures (`testing/interop/mppx`: `server.mjs`, `client.mjs`,
-//! `cli.sh`): starts them with their environment, reads their stdout protocol and stops them
-//! by PID. A missing Node.js or npm package fails the test with a message naming
-//! `scripts/setup`; nothing is skipped.
+//! `cli.sh`, and for sessions `session-server.mjs`, `session-client.mjs`): starts them with their
+//! environment, reads their stdout protocol and stops them by PID. A missing Node.js or npm
+//! package fails the test with a message naming `scripts/setup`; nothing is skipped.
 
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -85,12 +85,24 @@ impl MppxServer {
     /// `CURRENCY`, `AMOUNT`, optional `MODE`, `FEE_PAYER_KEY`, …) and waits for its
     /// `LISTENING <url>` line.
     pub(crate) async fn start(env: &[(&str, String)]) -> Self {
-        Self::start_script("server.mjs", env).await
+        Self::spawn("server.mjs", env).await
     }
 
-    /// Starts the server fixture `script` (`server.mjs`, `mcp-server.mjs`) with `env` and
-    /// waits for its `LISTENING <url>` line.
-    pub(crate) async fn start_script(script: &str, env: &[(&str, String)]) -> Self {
+    /// Starts `session-server.mjs` (mppx `tempo.session`: `/paid` per request, `/stream` SSE)
+    /// with `env` (`RPC_URL`, `CHAIN_ID`, `SECRET_KEY`, `RECIPIENT`, `PRIVATE_KEY` of the
+    /// payee, `CURRENCY`, `AMOUNT`, `SUGGESTED_DEPOSIT`, optional `FEE_PAYER_KEY`, …).
+    pub(crate) async fn start_session(env: &[(&str, String)]) -> Self {
+        Self::spawn("session-server.mjs", env).await
+    }
+
+    /// Starts `mcp-server.mjs` (the official `McpServer` charging `echo` through mppx's
+    /// `mcp-sdk` transport) with `env` (`RPC_URL`, `CHAIN_ID`, `SECRET_KEY`, `RECIPIENT`,
+    /// `CURRENCY`, `AMOUNT`); its URL is the MCP endpoint.
+    pub(crate) async fn start_mcp(env: &[(&str, String)]) -> Self {
+        Self::spawn("mcp-server.mjs", env).await
+    }
+
+    async fn spawn(script: &str, env: &[(&str, String)]) -> Self {
         let mut child = command("node", script, env)
             .spawn()
             .expect("node starts: run scripts/setup");
@@ -120,6 +132,16 @@ impl MppxServer {
     /// The charged resource, `GET /paid`.
     pub(crate) fn paid_url(&self) -> String {
         format!("{}/paid", self.url)
+    }
+
+    /// The session server's metered SSE resource, `GET /stream`.
+    pub(crate) fn stream_url(&self) -> String {
+        format!("{}/stream", self.url)
+    }
+
+    /// What the server logged so far (stderr).
+    pub(crate) fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     /// Waits until the server has logged a line containing `needle` (it logs each request just
@@ -218,4 +240,11 @@ pub(crate) async fn mppx_mcp_client(target: &str, env: &[(&str, String)]) -> Out
 /// `cli.sh` (the `mppx` command-line client) pays `url` with `env` (`RPC_URL`, `PRIVATE_KEY`).
 pub(crate) async fn mppx_cli(url: &str, env: &[(&str, String)]) -> Outcome {
     run("bash", "cli.sh", url, env).await
+}
+
+/// `session-client.mjs` (mppx `tempo.session.manager`) opens a channel, pays `REQUESTS` requests
+/// to `url`, optionally reads `STREAM_URL`, and closes, with `env` (`RPC_URL`, `CHAIN_ID`,
+/// `PRIVATE_KEY`, optional `REQUESTS`, `MAX_DEPOSIT`, `STREAM_URL`, `CLOSE`).
+pub(crate) async fn mppx_session_client(url: &str, env: &[(&str, String)]) -> Outcome {
+    run("node", "session-client.mjs", url, env).await
 }

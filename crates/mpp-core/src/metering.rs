@@ -1,0 +1,103 @@
+//! Prepaid credit a server meters against: the session intent, method-neutral.
+//!
+//! A payer opens a payment channel once, then each credential raises what it authorises (a
+//! cumulative voucher); the server charges each request, or each item of a stream, against the
+//! credit the vouchers leave unspent. A method whose credentials work this way exposes a
+//! [`Metering`] through [`ServerMethod::metering`](crate::ServerMethod::metering), and the
+//! server's transport glue (plain requests, streams) charges through it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::{Credential, Receipt, VerifyError};
+
+/// A boxed, sendable future, as [`Metering`]'s methods return (so it can be a trait object).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A channel's credit, in base units of its currency.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct Credit {
+    /// The channel.
+    pub channel_id: String,
+    /// The highest cumulative amount the payer authorised (its highest accepted voucher).
+    pub accepted: u128,
+    /// What the server has charged against it.
+    pub spent: u128,
+    /// What the channel holds (its deposit).
+    pub deposit: u128,
+    /// How many units were charged.
+    pub units: u64,
+}
+
+impl Credit {
+    /// A channel's credit.
+    pub fn new(channel_id: impl Into<String>, accepted: u128, spent: u128, deposit: u128) -> Self {
+        Self {
+            channel_id: channel_id.into(),
+            accepted,
+            spent,
+            deposit,
+            units: 0,
+        }
+    }
+
+    /// Sets the number of units charged.
+    #[must_use]
+    pub fn with_units(mut self, units: u64) -> Self {
+        self.units = units;
+        self
+    }
+
+    /// What the accepted vouchers leave unspent.
+    pub fn available(&self) -> u128 {
+        self.accepted.saturating_sub(self.spent)
+    }
+}
+
+/// The credit side of a method whose credentials draw on a payment channel.
+///
+/// The server verifies such a credential with [`ServerMethod::verify`](crate::ServerMethod::verify)
+/// as any other (it opens the channel, accepts the voucher, tops the deposit up or closes the
+/// channel, and answers with a receipt whose `reference` is the channel id), then:
+///
+/// - a credential that only [manages](Self::manages_only) the channel (a top-up, a close), and
+///   any credential on a request that asks for no content, is answered `204` with the receipt;
+/// - otherwise the request's price is [charged](Self::charge) to the channel before the handler
+///   runs, and refused with [`VerifyError::InsufficientCredit`] when the credit is short.
+///
+/// A challenge of such a method pays for many requests, so the server does not claim it as
+/// single-use: a voucher cannot pay twice because credit, not the challenge, is what is spent.
+pub trait Metering: Send + Sync {
+    /// Whether a verified credential only manages its channel and pays for nothing.
+    fn manages_only(&self, credential: &Credential) -> bool;
+
+    /// Charges `amount` to `channel_id`, atomically across every process sharing the method's
+    /// store, and returns the receipt after the charge (answering `challenge_id`). Refused
+    /// with [`VerifyError::InsufficientCredit`] when the accepted vouchers leave less than
+    /// `amount` unspent, and with [`VerifyError::ChannelFinalized`] or
+    /// [`VerifyError::ChannelNotFound`] when the channel cannot be charged at all. Nothing is
+    /// charged on a refusal.
+    fn charge<'a>(
+        &'a self,
+        channel_id: &'a str,
+        amount: u128,
+        challenge_id: &'a str,
+    ) -> BoxFuture<'a, Result<Receipt, VerifyError>>;
+
+    /// The channel's credit now.
+    fn credit<'a>(&'a self, channel_id: &'a str) -> BoxFuture<'a, Result<Credit, VerifyError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn available_is_accepted_less_spent() {
+        let credit = Credit::new("0xc", 30, 10, 100).with_units(2);
+        assert_eq!(credit.available(), 20);
+        assert_eq!(Credit::new("0xc", 5, 9, 100).available(), 0);
+        assert_eq!(credit.units, 2);
+    }
+}

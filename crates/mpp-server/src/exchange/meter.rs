@@ -1,0 +1,46 @@
+//! The session step of the exchange: a verified credential of a method that draws on a payment
+//! channel either manages the channel (answered 204) or pays for this request, whose price is
+//! charged to the channel's credit.
+
+use mpp_core::VerifyError;
+use serde_json::Value;
+
+use super::Exchange;
+use super::verify::Refusal;
+use crate::{ChargeOutcome, Payment};
+
+impl Exchange<'_> {
+    /// What a verified payment lets the request do: for a one-time payment, run the handler;
+    /// for a session credential, see [`Metering`](mpp_core::Metering).
+    pub(super) async fn meter(&self, payment: Payment) -> Result<ChargeOutcome, Refusal> {
+        let credential = payment.credential();
+        let Some(metering) = self.terms.metering_for(&credential.challenge) else {
+            return Ok(ChargeOutcome::Paid(payment));
+        };
+        let refuse = |error: VerifyError| Refusal::of(error, &credential.challenge);
+        let channel = payment.receipt().reference.clone();
+        if metering.manages_only(credential) || !self.context.asks_for_content() {
+            let receipt = payment.receipt().clone();
+            return Payment::session(credential.clone(), receipt, &channel)
+                .map(ChargeOutcome::Managed)
+                .map_err(|e| refuse(VerifyError::other(e)));
+        }
+        let price = unit_price(credential.challenge.request.json()).ok_or_else(|| {
+            refuse(VerifyError::invalid_payload(
+                "the session request has no amount in base units",
+            ))
+        })?;
+        let receipt = metering
+            .charge(&channel, price, &credential.challenge.id)
+            .await
+            .map_err(refuse)?;
+        Payment::session(credential.clone(), receipt, &channel)
+            .map(ChargeOutcome::Paid)
+            .map_err(|e| refuse(VerifyError::other(e)))
+    }
+}
+
+/// The price of one unit: the request's `amount`, in base units.
+fn unit_price(request: &serde_json::Map<String, Value>) -> Option<u128> {
+    request.get("amount")?.as_str()?.parse().ok()
+}
