@@ -49,7 +49,7 @@ where
     let mut responder = response.url().origin().ascii_serialization();
     let mut asked = response.headers().clone();
     for payment in 1..=MAX_PAYMENTS {
-        let deposits = deposits(provider, &asked).await?;
+        let deposits = deposits(provider, &challenges_of(&asked)).await?;
         let cx = Context {
             origin: &origin,
             responder: &responder,
@@ -112,18 +112,18 @@ where
     Err(PaymentError::NoChallenge)
 }
 
-/// What paying each challenge of a 402 puts into a payment channel, per its provider.
-async fn deposits<P: PaymentProvider + ?Sized>(
+/// What paying each of `challenges` puts into a payment channel, per its provider.
+pub(crate) async fn deposits<P: PaymentProvider + ?Sized>(
     provider: &P,
-    headers: &HeaderMap,
+    challenges: &[Challenge],
 ) -> Result<Vec<(String, Amount)>, PaymentError> {
     let mut deposits = Vec::new();
-    for challenge in challenges_of(headers) {
+    for challenge in challenges {
         if !provider.supports(&challenge.method, &challenge.intent) {
             continue;
         }
-        if let Some(deposit) = provider.deposit(&challenge).await? {
-            deposits.push((challenge.id, deposit));
+        if let Some(deposit) = provider.deposit(challenge).await? {
+            deposits.push((challenge.id.clone(), deposit));
         }
     }
     Ok(deposits)

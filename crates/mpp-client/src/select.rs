@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use mpp_core::{Challenge, Credential, PaymentProvider, Receipt};
 
 use crate::events::{Event, EventHook, emit};
+use crate::exchange::deposits;
 use crate::flow::{Context, Decision, choose};
 use crate::policy::Reservation;
 use crate::{PayOptions, PaymentError, PlannedPayment};
@@ -13,7 +14,8 @@ use crate::{PayOptions, PaymentError, PlannedPayment};
 /// Picks the challenge to pay among those `origin` offered, exactly as
 /// [`send_with_payment`](crate::Fetch::send_with_payment) picks among a 402's: in the order of
 /// the options' preferences, the first that has not expired, that `provider` supports and that
-/// the spend policy allows. The policy's hold on the amount travels in the [`Selection`].
+/// the spend policy allows (a provider's deposit into a payment channel counted as the HTTP
+/// client counts it). The policy's hold on the amount travels in the [`Selection`].
 ///
 /// `origin` names the server for the policy's per-origin budget and for events (a URL, or any
 /// stable name of the peer). A dry run, a refusal and "nothing payable" are errors, as for
@@ -35,13 +37,16 @@ use crate::{PayOptions, PaymentError, PlannedPayment};
 /// let offered = [Challenge::builder("api.example.com", "tempo", "charge", request).id("ch_1")];
 /// let options = PayOptions::new().policy(SpendPolicy::new().max_per_request("usd", Amount::new(500)));
 ///
-/// let refused = select(&Stub, &options, "mcp://api.example.com", &offered).unwrap_err();
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let refused = select(&Stub, &options, "mcp://api.example.com", &offered).await.unwrap_err();
 /// assert!(matches!(refused, PaymentError::Refused(_)));
-/// let chosen = select(&Stub, &PayOptions::new(), "mcp://api.example.com", &offered)?;
+/// let chosen = select(&Stub, &PayOptions::new(), "mcp://api.example.com", &offered).await?;
 /// assert_eq!(chosen.challenge().id, "ch_1");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn select<P: PaymentProvider + ?Sized>(
+pub async fn select<P: PaymentProvider + ?Sized>(
     provider: &P,
     options: &PayOptions,
     origin: &str,
@@ -57,10 +62,12 @@ pub fn select<P: PaymentProvider + ?Sized>(
             count: challenges.len(),
         },
     );
+    let deposits = deposits(provider, challenges).await?;
     let cx = Context {
         origin,
         responder: origin,
         now: SystemTime::now(),
+        deposits: &deposits,
     };
     match choose(provider, options, challenges, &cx) {
         Decision::Pay {

@@ -140,7 +140,7 @@ impl<P: PaymentProvider> PaidClient<P> {
             }
             Err(error) => return Err(CallError::call(error)),
         };
-        let selection = select(&self.provider, &self.options, &self.origin, &challenges)?;
+        let selection = select(&self.provider, &self.options, &self.origin, &challenges).await?;
         let credential = selection.pay(&self.provider).await?;
         let mut paid = params;
         paid.meta

@@ -62,12 +62,17 @@ enum Scope {
 /// What a gate decided for one call.
 #[derive(Debug)]
 #[must_use]
+#[non_exhaustive]
 pub enum Admission {
     /// The operation is free: run it (a credential, if any, was ignored).
     Free,
     /// The credential was verified and the payment settled: run the operation and return
     /// [`receipt_json`] with its result.
     Paid(Payment),
+    /// The credential was verified but pays for no content: it managed a payment channel (a
+    /// session's top-up or close). Do not run the operation; answer with an empty result
+    /// carrying [`receipt_json`].
+    Managed(Payment),
     /// Do not run the operation: answer with this JSON-RPC error.
     Refused(Refusal),
 }
@@ -246,6 +251,7 @@ impl PaymentGate {
         }
         match self.mpp.charge(&context, params).await {
             Ok(ChargeOutcome::Paid(payment)) => Admission::Paid(payment),
+            Ok(ChargeOutcome::Managed(payment)) => Admission::Managed(payment),
             Ok(ChargeOutcome::PaymentRequired(required)) => {
                 let mut refusal = Refusal::from_required(&required);
                 if let Some(reason) = unreadable {

@@ -86,6 +86,12 @@ pub(crate) async fn plan(gate: &PaymentGate, message: Value) -> Plan {
                 plan.receipts.push((id, receipt_json(&payment)));
                 plan.forward.push(call);
             }
+            Admission::Managed(payment) => plan.answered.push(json!({
+                "jsonrpc": "2.0",
+                "id": id,
+                "result": null,
+                "_meta": { RECEIPT_META_KEY: receipt_json(&payment) },
+            })),
             Admission::Refused(refusal) => plan.answered.push(json!({
                 "jsonrpc": "2.0",
                 "id": id,

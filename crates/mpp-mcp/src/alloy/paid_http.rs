@@ -161,6 +161,7 @@ impl<P: PaymentProvider + 'static> PaidHttp<P> {
                 continue;
             };
             let selection = select(&*self.provider, &self.options, &self.origin, &challenges)
+                .await
                 .map_err(|err| failed(CallError::Payment(err)))?;
             let credential = selection
                 .pay(&*self.provider)

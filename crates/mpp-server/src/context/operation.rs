@@ -2,7 +2,7 @@
 //! request (a JSON-RPC method, an MCP tool call).
 
 use http::header::AUTHORIZATION;
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, Method};
 
 use super::RequestContext;
 
@@ -24,6 +24,10 @@ impl RequestContext {
     pub fn operation(scope: impl Into<String>) -> Self {
         Self {
             route: scope.into(),
+            // An operation asks for content (a tool call is answered with its result), as a
+            // GET does: the only use the exchange makes of the method.
+            method: Method::GET,
+            query: false,
             headers: HeaderMap::new(),
             body_digest: None,
         }
