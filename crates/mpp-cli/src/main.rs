@@ -7,12 +7,14 @@ mod discover;
 mod fail;
 mod key;
 mod ledger;
+mod mcp;
 mod methods;
 mod metrics;
 mod output;
 mod pay;
 mod proxy;
 mod serve;
+mod spend;
 mod store;
 
 use std::process::ExitCode;
@@ -50,6 +52,9 @@ enum Command {
     /// List or export the payments a server recorded in its --store.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// Call and list the tools of MCP servers, paying priced tools; serve paid tools on stdio.
+    #[command(subcommand)]
+    Mcp(mcp::McpCommand),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +68,7 @@ fn main() -> ExitCode {
         Command::Discover(args) => runtime().and_then(|rt| rt.block_on(discover::run(args))),
         Command::Dev(args) => runtime().and_then(|rt| rt.block_on(dev::run(args))),
         Command::Ledger(command) => runtime().and_then(|rt| rt.block_on(ledger::run(command))),
+        Command::Mcp(command) => runtime().and_then(|rt| rt.block_on(mcp::run(command))),
     };
     match result {
         Ok(code) => code,
