@@ -36,6 +36,7 @@ mod problem;
 mod provider;
 mod receipt;
 mod store;
+pub mod stream;
 mod verify_error;
 pub mod www_authenticate;
 
