@@ -3,10 +3,12 @@
 
 mod decode;
 mod dev;
+mod discover;
 mod fail;
 mod key;
 mod ledger;
 mod methods;
+mod metrics;
 mod output;
 mod pay;
 mod proxy;
@@ -30,13 +32,16 @@ enum Command {
     /// Send an HTTP request like curl, paying the server if it answers 402.
     #[command(after_long_help = fail::EXIT_CODES, after_help = fail::EXIT_CODES)]
     Pay(Box<pay::PayArgs>),
-    /// Run a paid API: `GET /health` is free, `GET /paid` (and each `--path`) costs `--price`.
+    /// Run a paid API: `GET /health` is free, `GET /paid` (and each `--path`) costs `--price`;
+    /// `GET /openapi.json` lists them.
     Serve(Box<serve::ServeArgs>),
     /// Put a payment gate in front of an existing HTTP service (see --help for the config).
     #[command(after_help = proxy::CONFIG_HELP)]
     Proxy(proxy::ProxyArgs),
     /// Start a local Tempo chain and a paid demo API, pay it step by step, then keep serving.
     Dev(dev::DevArgs),
+    /// List an API's paid operations, methods and prices from its discovery document.
+    Discover(discover::DiscoverArgs),
     /// Explain a `WWW-Authenticate`, `Authorization` or `Payment-Receipt` value.
     Decode(decode::DecodeArgs),
     /// Create a key or show a key's address.
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         Command::Pay(args) => runtime().and_then(|rt| rt.block_on(pay::run(*args))),
         Command::Serve(args) => runtime().and_then(|rt| rt.block_on(serve::run(*args))),
         Command::Proxy(args) => runtime().and_then(|rt| rt.block_on(proxy::run(args))),
+        Command::Discover(args) => runtime().and_then(|rt| rt.block_on(discover::run(args))),
         Command::Dev(args) => runtime().and_then(|rt| rt.block_on(dev::run(args))),
         Command::Ledger(command) => runtime().and_then(|rt| rt.block_on(ledger::run(command))),
     };

@@ -9,7 +9,7 @@ use std::time::Duration;
 use mpp::redotpay::client::OnChainPayer;
 use mpp::redotpay::server::{BalanceCheck, RedotPayCharge, TempoCryptoVerifier};
 use mpp::redotpay::{CryptoEntry, CryptoRail};
-use mpp::server::Mpp;
+use mpp::server::{Mpp, MppBuilder};
 use mpp::tempo::{TIP20_DECIMALS, TempoCharge};
 use mpp::{
     Challenge, EncodedJson, MppError, PaymentProvider as _, PrivateKeySigner, ServerSecret,
@@ -116,27 +116,20 @@ pub(crate) fn redotpay_method(
     })
 }
 
-/// The payment handler offering `offered`, in that order (one challenge each in a 402).
+/// The payment handler offering `offered`, in that order (one challenge each in a 402), on
+/// top of `builder` (realm, secret, store and the rest already set).
 pub(crate) fn handler(
     offered: &[Offered],
     tempo: &TempoCharge,
     redotpay: Option<&RedotPayCharge>,
-    realm: String,
-    secret: ServerSecret,
-    store: SharedStore,
-    body_limit: Option<usize>,
+    mut builder: MppBuilder,
 ) -> anyhow::Result<Mpp> {
-    let mut builder = Mpp::builder();
     for method in offered {
         builder = match (method, redotpay) {
             (Offered::Tempo, _) => builder.method(tempo.clone()),
             (Offered::RedotPay, Some(redotpay)) => builder.method(redotpay.clone()),
             (Offered::RedotPay, None) => builder,
         };
-    }
-    let mut builder = builder.realm(realm).secret(secret).store(store);
-    if let Some(limit) = body_limit {
-        builder = builder.body_limit(limit);
     }
     builder.build().map_err(|e| {
         build_error(

@@ -11,7 +11,10 @@ use mpp::client::{
 };
 use mpp::redotpay::client::RedotPayCrypto;
 use mpp::tempo::{MAINNET_RPC_URL, PATH_USD, TIP20_DECIMALS};
-use mpp::{Amount, Challenge, Credential, MppError, PaymentProvider, PrivateKeySigner, Receipt};
+use mpp::{
+    Amount, Answer, Challenge, Credential, MppError, PaymentProvider, Present, PrivateKeySigner,
+    Quote, Receipt, Retry,
+};
 use serde_json::{Value, json};
 
 use crate::fail::{self, Code, Failure};
@@ -51,7 +54,8 @@ pub(crate) struct PayArgs {
     /// Write the body to FILE instead of stdout.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     out: Option<PathBuf>,
-    /// `json` prints one object: status, receipt, paid, body.
+    /// `json` prints one object: status, receipt, paid, body (a JSON value when the response
+    /// is JSON, else text).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
 
@@ -107,7 +111,7 @@ pub(crate) struct PayArgs {
 enum OutputFormat {
     /// The body, like curl.
     Text,
-    /// One JSON object: `status`, `receipt`, `paid`, `body`.
+    /// One JSON object: `status`, `receipt`, `paid`, `body` (JSON when the response is JSON).
     Json,
 }
 
@@ -118,7 +122,7 @@ struct Outcome {
     receipt: Option<String>,
     paid: Option<Value>,
     would_pay: Option<Value>,
-    body: Option<String>,
+    body: Option<Value>,
 }
 
 impl Outcome {
@@ -159,6 +163,31 @@ impl PaymentProvider for Payer {
                 method: challenge.method.clone(),
                 intent: challenge.intent.clone(),
             }),
+        }
+    }
+
+    async fn quote(&self, challenge: &Challenge) -> Result<Option<Quote>, MppError> {
+        match self {
+            Payer::Key(provider) => provider.quote(challenge).await,
+            Payer::NoKey => Ok(None),
+        }
+    }
+
+    async fn pay_via(
+        &self,
+        challenge: &Challenge,
+        present: &dyn Present,
+    ) -> Result<Credential, MppError> {
+        match self {
+            Payer::Key(provider) => provider.pay_via(challenge, present).await,
+            Payer::NoKey => self.pay(challenge).await,
+        }
+    }
+
+    async fn observe(&self, credential: &Credential, answer: &Answer) -> Retry {
+        match self {
+            Payer::Key(provider) => provider.observe(credential, answer).await,
+            Payer::NoKey => Retry::No,
         }
     }
 }
@@ -221,11 +250,6 @@ fn amount_rule(text: &str, default_currency: &str, flag: &str) -> anyhow::Result
 }
 
 impl PayArgs {
-    /// True when an amount rule (`--max-amount`, `--budget`, `--origin-budget`) is given.
-    fn has_amount_rules(&self) -> bool {
-        !(self.max_amount.is_empty() && self.budget.is_empty() && self.origin_budget.is_empty())
-    }
-
     fn policy(&self) -> anyhow::Result<SpendPolicy> {
         let mut policy = SpendPolicy::new().dry_run(self.dry_run);
         let mut amount_currencies = Vec::new();
@@ -407,16 +431,17 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
     };
     let payer = match signer {
         Some(signer) => {
-            let mut providers = MultiProvider::new().with(provider(signer.clone(), args)?);
-            // RedotPay states its price in currency units, which the amount rules cannot
-            // read: with amount rules, only Tempo is paid.
-            if !args.has_amount_rules() {
-                let mut crypto = RedotPayCrypto::new(TempoOnChain::new(provider(signer, args)?));
-                if let Some(chain) = args.chain_id {
-                    crypto = crypto.chain_id(chain);
-                }
-                providers = providers.with(crypto);
+            // RedotPay states its price in currency units; the crypto provider states what it
+            // pays in the token's base units, so the amount rules apply to it as to Tempo.
+            let mut crypto =
+                RedotPayCrypto::new(TempoOnChain::new(provider(signer.clone(), args)?))
+                    .decimals(u32::from(TIP20_DECIMALS));
+            if let Some(chain) = args.chain_id {
+                crypto = crypto.chain_id(chain);
             }
+            let providers = MultiProvider::new()
+                .with(provider(signer, args)?)
+                .with(crypto);
             Payer::Key(Box::new(providers))
         }
         None => Payer::NoKey,
@@ -476,19 +501,6 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
             )
             .into());
         }
-        Err(PaymentError::NoPayableChallenge { offered })
-            if args.has_amount_rules() && offered.contains("redotpay") =>
-        {
-            outcome.status = Some(402);
-            return Err(Failure::new(
-                Code::Refused,
-                format!(
-                    "The server asks for payment ({offered}), and RedotPay is not paid with an amount rule."
-                ),
-                "RedotPay states its price in currency units: drop --max-amount, --budget and --origin-budget, and limit with --allow-method, --allow-chain and --allow-recipient.",
-            )
-            .into());
-        }
         Err(error) => return Err(payment_failure(error, &args.rpc_url)),
     };
 
@@ -518,6 +530,11 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
         text.push('\n');
         text
     });
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = response.bytes().await.map_err(|e| {
         Failure::new(
             Code::Error,
@@ -526,7 +543,7 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
         )
     })?;
     if json_output {
-        outcome.body = Some(String::from_utf8_lossy(&body).into_owned());
+        outcome.body = Some(body_json(content_type.as_deref(), &body));
     } else {
         let mut stdout = std::io::stdout().lock();
         if let Some(head) = head {
@@ -561,6 +578,19 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
         .into());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The body for `--output json`: the JSON value itself when the response says it is JSON
+/// (`application/json` or a `+json` type) and parses, else the text.
+fn body_json(content_type: Option<&str>, body: &[u8]) -> Value {
+    let essence = content_type
+        .and_then(|t| t.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase());
+    let is_json = essence.is_some_and(|t| t == "application/json" || t.ends_with("+json"));
+    if is_json && let Ok(value) = serde_json::from_slice(body) {
+        return value;
+    }
+    Value::String(String::from_utf8_lossy(body).into_owned())
 }
 
 /// The Tempo provider for `signer`.

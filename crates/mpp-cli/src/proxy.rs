@@ -34,13 +34,16 @@ use axum::middleware;
 use axum::response::{IntoResponse as _, Response};
 use clap::Args;
 use mpp::ChargeParams;
-use mpp::server::{ChargeOutcome, Mpp, RequestContext};
+use mpp::server::{
+    ChargeOutcome, DISCOVERY_PATH, Discovery, IdempotencyLayer, Mpp, RequestContext,
+};
 use mpp::tempo::{MAINNET_RPC_URL, PATH_USD};
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::fail;
 use crate::methods::{self, Offered};
+use crate::metrics::MetricsArgs;
 use crate::output;
 use crate::serve::{build_error, log_exchange, secret, tempo_method};
 
@@ -61,9 +64,12 @@ pub(crate) const CONFIG_HELP: &str = r#"Configuration (TOML):
   price = "0.05"                      # in currency units
   methods = ["tempo", "redotpay"]     # optional, default ["tempo"], 402 order
 
-Other paths are forwarded free. Payment credentials are removed before the upstream sees the
-request; its answers (errors included) are streamed back unchanged. The secret comes from
-MPP_SECRET_KEY, a fee payer key from MPP_FEE_PAYER_KEY. Errors in the file name their line."#;
+Other paths, and OPTIONS requests (CORS preflights), are forwarded free. A paid request sent
+again with the same Idempotency-Key and credential gets the first response from the store.
+GET /openapi.json is answered by the proxy: the discovery document listing every priced route
+with its price. Payment credentials are removed before the upstream sees the request; its
+answers (errors included) are streamed back unchanged. The secret comes from MPP_SECRET_KEY, a
+fee payer key from MPP_FEE_PAYER_KEY. Errors in the file name their line."#;
 
 /// The largest request body forwarded (it is buffered to bind its digest).
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -80,6 +86,8 @@ pub(crate) struct ProxyArgs {
     /// Override the config's store: `memory`, `sqlite:PATH`, `redis://…` or `postgres://…`.
     #[arg(long, value_name = "URL")]
     store: Option<String>,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 #[derive(Debug, Deserialize)]
@@ -334,7 +342,8 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| config.store.clone())
         .unwrap_or_else(|| "memory".to_owned());
-    let store = crate::store::open(&store_url).await?;
+    let metrics = args.metrics.start().await?;
+    let store = metrics.store(crate::store::open(&store_url).await?);
     let method = tempo_method(
         &rpc_url,
         config.recipient.get_ref(),
@@ -372,14 +381,16 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .any(|(offered, _)| *offered == route.offered)
         {
+            let base = Mpp::builder()
+                .realm(realm.clone())
+                .secret(secret.clone())
+                .store(store.clone())
+                .body_limit(BODY_LIMIT);
             let mpp = methods::handler(
                 &route.offered,
                 &method,
                 redotpay.as_ref(),
-                realm.clone(),
-                secret.clone(),
-                store.clone(),
-                Some(BODY_LIMIT),
+                metrics.handler(base),
             )?;
             if handlers.is_empty() {
                 // Every handler shares the method and the store: one pass covers them all.
@@ -404,6 +415,10 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     output::step(&format!(
         "forwarding to {upstream} (chain {chain_id}); other paths are free"
     ));
+    let discovery = discovery(&realm, &routes, &handlers);
+    output::step(&format!(
+        "discovery: GET http://{address}{DISCOVERY_PATH} (answered here, not forwarded)"
+    ));
     let proxy = Arc::new(Proxy {
         upstream,
         routes,
@@ -411,15 +426,60 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         client: reqwest::Client::new(),
     });
     let app = Router::new()
+        .route_service(DISCOVERY_PATH, discovery)
         .fallback(handle)
         .with_state(proxy)
+        .layer(IdempotencyLayer::new(store.clone()).max_body(BODY_LIMIT))
         .layer(middleware::from_fn(log_exchange));
     println!("listening on http://{address}");
+    metrics.announce();
     axum::serve(listener, app)
         .with_graceful_shutdown(output::shutdown_signal())
         .await
         .map_err(|e| build_error("the proxy stopped", e, "Start it again."))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The methods a route without `method` is listed under in the discovery document.
+const ANY_METHOD: [axum::http::Method; 5] = [
+    axum::http::Method::GET,
+    axum::http::Method::POST,
+    axum::http::Method::PUT,
+    axum::http::Method::PATCH,
+    axum::http::Method::DELETE,
+];
+
+/// The discovery document of the priced routes: a prefix route is listed as a path template
+/// (`/reports/{path}`), a route for any method under each common method.
+fn discovery(realm: &str, routes: &[Route], handlers: &[(Vec<Offered>, Mpp)]) -> Discovery {
+    let mut builder = Discovery::builder(realm, "1.0.0");
+    for route in routes {
+        let Some((_, mpp)) = handlers
+            .iter()
+            .find(|(offered, _)| *offered == route.offered)
+        else {
+            continue;
+        };
+        let (path, summary) = if route.prefix {
+            (
+                format!("{}{{path}}", route.path),
+                Some(format!("Any path under {}", route.path)),
+            )
+        } else {
+            (route.path.clone(), None)
+        };
+        let methods = match &route.method {
+            Some(method) => vec![method.clone()],
+            None => ANY_METHOD.to_vec(),
+        };
+        for method in methods {
+            builder = builder.charge(method, path.as_str(), mpp, route.params.clone());
+            if let Some(summary) = &summary {
+                builder = builder.summary(summary.as_str());
+            }
+        }
+    }
+    builder.build()
 }
 
 /// Hop-by-hop headers, never forwarded.
@@ -446,10 +506,15 @@ async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
             "request body too large",
         );
     };
-    let route = proxy
-        .routes
-        .iter()
-        .find(|r| r.matches(&parts.method, parts.uri.path()));
+    // OPTIONS (a browser's CORS preflight) is forwarded unpaid, as the library's gate does.
+    let route = if parts.method == axum::http::Method::OPTIONS {
+        None
+    } else {
+        proxy
+            .routes
+            .iter()
+            .find(|r| r.matches(&parts.method, parts.uri.path()))
+    };
     let payment = match route {
         None => None,
         Some(route) => {

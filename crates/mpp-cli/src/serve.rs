@@ -8,11 +8,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use clap::Args;
-use mpp::server::{Mpp, Payment, RequirePaymentLayer};
+use mpp::server::{DISCOVERY_PATH, Discovery, IdempotencyLayer, Mpp, Payment, RequirePaymentLayer};
 use mpp::tempo::{FeePayer, MAINNET_RPC_URL, PATH_USD, TempoCharge};
 use mpp::{ChargeParams, PrivateKeySigner, Receipt, ServerSecret, SharedStore};
 use serde_json::json;
@@ -20,6 +21,7 @@ use serde_json::json;
 use crate::fail::{self, Code, Failure};
 use crate::key::{hex_of, parse_key};
 use crate::methods::{self, Offered};
+use crate::metrics::MetricsArgs;
 use crate::output;
 
 /// `mpp serve`.
@@ -73,6 +75,8 @@ pub(crate) struct ServeArgs {
     /// each usable once). A real deployment checks rdts with RedotPay through the library.
     #[arg(long, value_name = "FILE")]
     redotpay_rdt_file: Option<PathBuf>,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 async fn paid(payment: Payment) -> axum::Json<serde_json::Value> {
@@ -143,8 +147,9 @@ pub(crate) async fn tempo_method(
         })
 }
 
-/// The paid API: `GET /health` free, `GET` on each of `paths` charged `params`, one log line
-/// per exchange.
+/// The paid API: `GET /health` free, `GET` on each of `paths` charged `params` (a repeat with
+/// the same `Idempotency-Key` and credential answered from the store), the discovery document
+/// at `GET /openapi.json`, one log line per exchange.
 pub(crate) fn paid_app(
     mpp: Mpp,
     params: ChargeParams,
@@ -153,17 +158,28 @@ pub(crate) fn paid_app(
 ) -> anyhow::Result<Router> {
     let mut paid_routes = Router::new();
     for path in paths {
-        if !path.starts_with('/') || path == "/health" {
+        if !path.starts_with('/') || path == "/health" || path == DISCOVERY_PATH {
             return Err(fail::input(
                 format!("--path {path} cannot be charged."),
-                "Paths start with / and /health stays free.",
+                "Paths start with /, and /health and /openapi.json stay free.",
             ));
         }
         paid_routes = paid_routes.route(path, get(paid));
     }
+    let realm = mpp.realm().to_owned();
+    let idempotency = IdempotencyLayer::new(mpp.store().clone());
+    let layer = RequirePaymentLayer::new(mpp, params);
+    let discovery = paths
+        .iter()
+        .fold(Discovery::builder(realm, "1.0.0"), |doc, path| {
+            doc.route(Method::GET, path.as_str(), &layer)
+        })
+        .free(Method::GET, "/health")
+        .build();
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
-        .merge(paid_routes.route_layer(RequirePaymentLayer::new(mpp, params)));
+        .route_service(DISCOVERY_PATH, discovery)
+        .merge(paid_routes.route_layer(layer).layer(idempotency));
     Ok(if log {
         app.layer(middleware::from_fn(log_exchange))
     } else {
@@ -260,7 +276,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Some(methods::read_rdt_file(path)?),
         None => None,
     };
-    let store = crate::store::open(&args.store).await?;
+    let metrics = args.metrics.start().await?;
+    let store = metrics.store(crate::store::open(&args.store).await?);
     let secret = secret(args.secret.as_deref())?;
     let method = tempo_method(
         &args.rpc_url,
@@ -302,15 +319,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let mpp = methods::handler(
-        &offered,
-        &method,
-        redotpay.as_ref(),
-        realm.clone(),
-        secret,
-        store,
-        None,
-    )?;
+    let base = Mpp::builder()
+        .realm(realm.clone())
+        .secret(secret)
+        .store(store);
+    let mpp = methods::handler(&offered, &method, redotpay.as_ref(), metrics.handler(base))?;
     methods::recover(&mpp).await?;
 
     let paths = if args.paths.is_empty() {
@@ -340,7 +353,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         output::step(&format!("paid:  GET http://{address}{path}"));
     }
     output::step(&format!("free:  GET http://{address}/health"));
+    output::step(&format!("discovery: GET http://{address}{DISCOVERY_PATH}"));
     println!("listening on http://{address}");
+    metrics.announce();
     output::step("press Ctrl-C to stop");
     axum::serve(listener, app)
         .with_graceful_shutdown(output::shutdown_signal())

@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 
 mod common;
 
-use common::{MppProcess, mpp_pay};
+use common::{mpp_pay, proxy};
 
 /// The upstream: `/report` says whether it saw an Authorization header, `/stream` sends one
 /// chunk and waits for `release` before the second, `/broken` answers 503.
@@ -65,28 +65,6 @@ async fn upstream(release: Arc<Notify>) -> String {
     url
 }
 
-/// `mpp proxy` with `config`, kept in a temporary folder as long as it runs.
-struct ProxyProcess {
-    process: MppProcess,
-    _dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for ProxyProcess {
-    type Target = MppProcess;
-    fn deref(&self) -> &MppProcess {
-        &self.process
-    }
-}
-
-fn start_proxy(config: &str) -> ProxyProcess {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("proxy.toml");
-    std::fs::write(&path, config).unwrap();
-    let path = path.to_str().unwrap();
-    let process = MppProcess::start(&["proxy", "--listen", "127.0.0.1:0", "--config", path], &[]);
-    ProxyProcess { process, _dir: dir }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn proxy_charges_strips_the_credential_streams_and_passes_errors_through() {
     let chain = TempoChain::start().await.unwrap();
@@ -95,8 +73,9 @@ async fn proxy_charges_strips_the_credential_streams_and_passes_errors_through()
     let recipient = PrivateKeySigner::random().address();
     let data = tempfile::tempdir().unwrap();
     let store_url = format!("sqlite:{}", data.path().join("payments.db").display());
-    let proxy = start_proxy(&format!(
-        r#"
+    let proxy = proxy(
+        &format!(
+            r#"
 upstream = "{upstream}"
 rpc_url = "{rpc}"
 recipient = "{recipient}"
@@ -108,8 +87,10 @@ method = "GET"
 price = "0.05"
 methods = ["tempo"]
 "#,
-        rpc = chain.rpc_url(),
-    ));
+            rpc = chain.rpc_url(),
+        ),
+        &[],
+    );
 
     // Unpaid: 402 from the gate, and the upstream is not reached.
     let response = reqwest::get(format!("{}/report", proxy.url)).await.unwrap();
@@ -182,8 +163,9 @@ async fn proxy_offers_redotpay_per_route() {
     let recipient = PrivateKeySigner::random().address();
     let data = tempfile::tempdir().unwrap();
     let store_url = format!("sqlite:{}", data.path().join("payments.db").display());
-    let proxy = start_proxy(&format!(
-        r#"
+    let proxy = proxy(
+        &format!(
+            r#"
 upstream = "{upstream}"
 rpc_url = "{rpc}"
 recipient = "{recipient}"
@@ -199,8 +181,10 @@ path = "/broken"
 price = "0.01"
 methods = ["redotpay"]
 "#,
-        rpc = chain.rpc_url(),
-    ));
+            rpc = chain.rpc_url(),
+        ),
+        &[],
+    );
     let report = format!("{}/report", proxy.url);
     assert_eq!(offered(&report).await, ["tempo", "redotpay"]);
     assert_eq!(

@@ -74,23 +74,40 @@ async fn pay_pays_serve_redotpay_on_the_crypto_rail_once() {
         recipient.to_string().to_lowercase()
     );
 
-    // An amount rule cannot read RedotPay's price: refused, nothing paid.
+    // The amount rules read RedotPay's price in the token's base units: above the cap it is
+    // refused and nothing is paid…
     let payer = chain.funded_key(1_000_000).await.unwrap();
     let refused = mpp_pay(&chain, &paid)
-        .args(["--max-amount", "1"])
+        .args(["--max-amount", "0.10"])
         .env("MPP_PRIVATE_KEY", payer.private_key_hex())
         .output()
         .unwrap();
     assert_eq!(refused.status.code(), Some(4), "{refused:?}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(said.contains("max-per-request"), "{said}");
     assert_eq!(
         chain.balance_of(PATH_USD, recipient).await.unwrap(),
         U256::ZERO
     );
+    // …and so is a budget it would exceed.
+    let over_budget = mpp_pay(&chain, &paid)
+        .args(["--budget", "0.20"])
+        .env("MPP_PRIVATE_KEY", payer.private_key_hex())
+        .output()
+        .unwrap();
+    assert_eq!(over_budget.status.code(), Some(4), "{over_budget:?}");
 
+    // Within the cap and the budget, it is paid.
     let before = chain.balance_of(PATH_USD, recipient).await.unwrap();
-    let (result, receipt) = pay(&chain, &paid, &[]).await;
+    let (result, receipt) = pay(&chain, &paid, &["--max-amount", "0.25", "--budget", "1"]).await;
     assert_eq!(receipt.method, "redotpay");
     assert_eq!(result["paid"]["method"], "redotpay");
+    assert_eq!(result["paid"]["amount"], PRICE.to_string());
+    assert_eq!(result["paid"]["chainId"], chain.chain_id());
     assert!(receipt.reference.starts_with("crypto:"), "{receipt:?}");
     let after = chain.balance_of(PATH_USD, recipient).await.unwrap();
     assert_eq!(after - before, U256::from(PRICE));

@@ -8,7 +8,7 @@ use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODIN
 use http::{HeaderMap, HeaderValue};
 use mpp_core::headers::ACCEPT_PAYMENT;
 use mpp_core::{
-    Amount, Answer, BoxFuture, Challenge, Credential, MppError, PaymentProvider, Present, Problem,
+    Answer, BoxFuture, Challenge, Credential, MppError, PaymentProvider, Present, Problem, Quote,
     Retry, www_authenticate,
 };
 use reqwest::{Request, Response, StatusCode};
@@ -49,12 +49,12 @@ where
     let mut responder = response.url().origin().ascii_serialization();
     let mut asked = response.headers().clone();
     for payment in 1..=MAX_PAYMENTS {
-        let deposits = deposits(provider, &asked).await?;
+        let quotes = quotes(provider, &asked).await?;
         let cx = Context {
             origin: &origin,
             responder: &responder,
             now: SystemTime::now(),
-            deposits: &deposits,
+            quotes: &quotes,
         };
         let (challenge, plan, reservation) =
             match decide(provider, options, StatusCode::PAYMENT_REQUIRED, &asked, &cx) {
@@ -112,21 +112,21 @@ where
     Err(PaymentError::NoChallenge)
 }
 
-/// What paying each challenge of a 402 puts into a payment channel, per its provider.
-async fn deposits<P: PaymentProvider + ?Sized>(
+/// What paying each challenge of a 402 costs, as its provider quotes it.
+async fn quotes<P: PaymentProvider + ?Sized>(
     provider: &P,
     headers: &HeaderMap,
-) -> Result<Vec<(String, Amount)>, PaymentError> {
-    let mut deposits = Vec::new();
+) -> Result<Vec<(String, Quote)>, PaymentError> {
+    let mut quotes = Vec::new();
     for challenge in challenges_of(headers) {
         if !provider.supports(&challenge.method, &challenge.intent) {
             continue;
         }
-        if let Some(deposit) = provider.deposit(&challenge).await? {
-            deposits.push((challenge.id, deposit));
+        if let Some(quote) = provider.quote(&challenge).await? {
+            quotes.push((challenge.id, quote));
         }
     }
-    Ok(deposits)
+    Ok(quotes)
 }
 
 /// The `Payment` challenges of a response's headers that parse.

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use http::{HeaderMap, StatusCode};
-use mpp_core::{Amount, Challenge, PaymentProvider, www_authenticate};
+use mpp_core::{Challenge, PaymentProvider, Quote, www_authenticate};
 
 use crate::events::{Event, emit};
 use crate::policy::Reservation;
@@ -33,9 +33,9 @@ pub(crate) struct Context<'a> {
     /// Origin of the response (differs after a cross-origin redirect).
     pub(crate) responder: &'a str,
     pub(crate) now: SystemTime,
-    /// What paying each challenge (by id) would put into a payment channel, as its provider
-    /// said ([`PaymentProvider::deposit`]); challenges not listed are one-time payments.
-    pub(crate) deposits: &'a [(String, Amount)],
+    /// What paying each challenge (by id) would cost, as its provider quoted it
+    /// ([`PaymentProvider::quote`]); challenges not listed cost what they say.
+    pub(crate) quotes: &'a [(String, Quote)],
 }
 
 /// Decides what a response asks for.
@@ -85,12 +85,12 @@ pub(crate) fn decide<P: PaymentProvider + ?Sized>(
             offered.push(format!("{name} (no provider)"));
             continue;
         }
-        let mut plan = PlannedPayment::new(challenge, cx.origin);
-        plan.deposit = cx
-            .deposits
+        let quote = cx
+            .quotes
             .iter()
             .find(|(id, _)| *id == challenge.id)
-            .map(|(_, deposit)| *deposit);
+            .map(|(_, quote)| quote.clone());
+        let plan = PlannedPayment::new(challenge, cx.origin).quoted(quote);
         let reservation = match &options.policy {
             None => None,
             Some(policy) => match policy.reserve(&plan) {

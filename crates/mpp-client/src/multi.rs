@@ -1,21 +1,29 @@
 //! Several payment providers behind one, routed by method and intent.
 
-use mpp_core::{Amount, Answer, Challenge, Credential, MppError, PaymentProvider, Present, Retry};
+use mpp_core::{
+    Answer, Challenge, Credential, CreditNeed, MppError, PaymentProvider, Present, Quote, Retry,
+};
 
 use mpp_core::BoxFuture;
 
 trait ErasedProvider: Send + Sync {
     fn supports(&self, method: &str, intent: &str) -> bool;
     fn pay<'a>(&'a self, challenge: &'a Challenge) -> BoxFuture<'a, Result<Credential, MppError>>;
-    fn deposit<'a>(
+    fn quote<'a>(
         &'a self,
         challenge: &'a Challenge,
-    ) -> BoxFuture<'a, Result<Option<Amount>, MppError>>;
+    ) -> BoxFuture<'a, Result<Option<Quote>, MppError>>;
     fn pay_via<'a>(
         &'a self,
         challenge: &'a Challenge,
         present: &'a dyn Present,
     ) -> BoxFuture<'a, Result<Credential, MppError>>;
+    fn authorize<'a>(
+        &'a self,
+        challenge: &'a Challenge,
+        need: &'a CreditNeed,
+        present: &'a dyn Present,
+    ) -> BoxFuture<'a, Result<(), MppError>>;
     fn observe<'a>(
         &'a self,
         credential: &'a Credential,
@@ -30,11 +38,11 @@ impl<P: PaymentProvider> ErasedProvider for P {
     fn pay<'a>(&'a self, challenge: &'a Challenge) -> BoxFuture<'a, Result<Credential, MppError>> {
         Box::pin(PaymentProvider::pay(self, challenge))
     }
-    fn deposit<'a>(
+    fn quote<'a>(
         &'a self,
         challenge: &'a Challenge,
-    ) -> BoxFuture<'a, Result<Option<Amount>, MppError>> {
-        Box::pin(PaymentProvider::deposit(self, challenge))
+    ) -> BoxFuture<'a, Result<Option<Quote>, MppError>> {
+        Box::pin(PaymentProvider::quote(self, challenge))
     }
     fn pay_via<'a>(
         &'a self,
@@ -42,6 +50,14 @@ impl<P: PaymentProvider> ErasedProvider for P {
         present: &'a dyn Present,
     ) -> BoxFuture<'a, Result<Credential, MppError>> {
         Box::pin(PaymentProvider::pay_via(self, challenge, present))
+    }
+    fn authorize<'a>(
+        &'a self,
+        challenge: &'a Challenge,
+        need: &'a CreditNeed,
+        present: &'a dyn Present,
+    ) -> BoxFuture<'a, Result<(), MppError>> {
+        Box::pin(PaymentProvider::authorize(self, challenge, need, present))
     }
     fn observe<'a>(
         &'a self,
@@ -125,10 +141,11 @@ impl PaymentProvider for MultiProvider {
             .await
     }
 
-    async fn deposit(&self, challenge: &Challenge) -> Result<Option<Amount>, MppError> {
-        self.route(&challenge.method, &challenge.intent)?
-            .deposit(challenge)
-            .await
+    async fn quote(&self, challenge: &Challenge) -> Result<Option<Quote>, MppError> {
+        match self.route(&challenge.method, &challenge.intent) {
+            Ok(provider) => provider.quote(challenge).await,
+            Err(_) => Ok(None),
+        }
     }
 
     async fn pay_via(
@@ -138,6 +155,17 @@ impl PaymentProvider for MultiProvider {
     ) -> Result<Credential, MppError> {
         self.route(&challenge.method, &challenge.intent)?
             .pay_via(challenge, present)
+            .await
+    }
+
+    async fn authorize(
+        &self,
+        challenge: &Challenge,
+        need: &CreditNeed,
+        present: &dyn Present,
+    ) -> Result<(), MppError> {
+        self.route(&challenge.method, &challenge.intent)?
+            .authorize(challenge, need, present)
             .await
     }
 

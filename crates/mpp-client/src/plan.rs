@@ -1,6 +1,6 @@
 //! What a challenge asks to be paid, in the terms a spend policy reasons about.
 
-use mpp_core::{Amount, Challenge};
+use mpp_core::{Amount, Challenge, Quote};
 use serde_json::Value;
 
 /// A payment a challenge asks for: what the spend policy checks, what events report and what a
@@ -63,6 +63,22 @@ impl PlannedPayment {
                 .or_else(|| text("description")),
             challenge_id: challenge.id.clone(),
         }
+    }
+}
+
+impl PlannedPayment {
+    /// The plan with what the paying provider says it will pay
+    /// ([`PaymentProvider::quote`](mpp_core::PaymentProvider::quote)) in place of the
+    /// challenge's own fields.
+    pub(crate) fn quoted(mut self, quote: Option<Quote>) -> Self {
+        if let Some(quote) = quote {
+            self.amount = Some(quote.amount);
+            self.currency = Some(quote.currency);
+            self.recipient = quote.recipient.or(self.recipient);
+            self.chain_id = quote.chain_id.or(self.chain_id);
+            self.deposit = quote.deposit;
+        }
+        self
     }
 }
 

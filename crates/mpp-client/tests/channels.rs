@@ -16,7 +16,7 @@ use axum::routing::get;
 use mpp_client::{Fetch, PaymentError, Rule, SpendPolicy};
 use mpp_core::{
     Amount, Answer, Challenge, Credential, EncodedJson, MppError, PaymentPayload, PaymentProvider,
-    Present, Problem, ProblemType, Receipt, Retry,
+    Present, Problem, ProblemType, Quote, Receipt, Retry,
 };
 
 const PRICE: u128 = 10;
@@ -124,8 +124,9 @@ impl PaymentProvider for Channels {
         Err(MppError::other("pays through pay_via"))
     }
 
-    async fn deposit(&self, _challenge: &Challenge) -> Result<Option<Amount>, MppError> {
-        Ok(Some(Amount::new(self.needs().unwrap_or(0))))
+    async fn quote(&self, _challenge: &Challenge) -> Result<Option<Quote>, MppError> {
+        let quote = Quote::new(Amount::new(PRICE), "usd").recipient("payee");
+        Ok(Some(quote.deposit(Amount::new(self.needs().unwrap_or(0)))))
     }
 
     async fn pay_via(

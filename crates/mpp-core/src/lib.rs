@@ -21,6 +21,7 @@ mod charge;
 mod credential;
 mod did;
 mod digest;
+pub mod discovery;
 mod encoded;
 mod error;
 pub mod expires;
@@ -49,11 +50,11 @@ pub use did::DidPkh;
 pub use digest::BodyDigest;
 pub use encoded::EncodedJson;
 pub use error::{FormatError, ParseError};
-pub use metering::{BoxFuture, Credit, Metering};
+pub use metering::{BoxFuture, Credit, CreditNeed, Metering};
 pub use method::{PriceError, Recovery, ServerMethod};
 pub use payload::PaymentPayload;
 pub use problem::{PROBLEM_BASE, PROBLEM_CONTENT_TYPE, Problem, ProblemType};
-pub use provider::{MppError, PaymentProvider};
+pub use provider::{MppError, PaymentProvider, Quote};
 pub use receipt::{PaymentReceipt, Receipt};
 pub use store::{
     Claim, LedgerEntry, LedgerQuery, MemoryStore, PendingSettlement, Put, Record, RecordStore,

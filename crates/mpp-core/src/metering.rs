@@ -55,6 +55,70 @@ impl Credit {
     }
 }
 
+/// A metered stream's request for more credit (the SSE `payment-need-voucher` event and its
+/// WebSocket frame): the channel must authorise `required` in total (its cumulative amount)
+/// before the next item is sent. Amounts are base units, written as decimal strings.
+///
+/// ```
+/// use mpp_core::CreditNeed;
+///
+/// let need: CreditNeed = serde_json::from_str(
+///     r#"{"channelId":"0xc1","requiredCumulative":"30","acceptedCumulative":"20","deposit":"25"}"#,
+/// )?;
+/// assert_eq!(need.required, 30);
+/// assert!(need.needs_deposit());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CreditNeed {
+    /// The channel.
+    pub channel_id: String,
+    /// The cumulative amount the next item needs authorised.
+    #[serde(rename = "requiredCumulative", with = "decimal")]
+    pub required: u128,
+    /// The cumulative amount authorised so far.
+    #[serde(rename = "acceptedCumulative", with = "decimal")]
+    pub accepted: u128,
+    /// What the channel holds.
+    #[serde(with = "decimal")]
+    pub deposit: u128,
+}
+
+impl CreditNeed {
+    /// The need of a channel whose credit is `credit`, for an item costing `price`.
+    pub fn for_price(credit: &Credit, price: u128) -> Self {
+        Self {
+            channel_id: credit.channel_id.clone(),
+            required: credit.spent.saturating_add(price).max(credit.accepted),
+            accepted: credit.accepted,
+            deposit: credit.deposit,
+        }
+    }
+
+    /// True when the deposit itself is short: the payer must top the channel up first.
+    pub fn needs_deposit(&self) -> bool {
+        self.required > self.deposit
+    }
+}
+
+/// Amounts as decimal strings.
+mod decimal {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(super) fn serialize<S: Serializer>(value: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(value)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<u128, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(D::Error::custom)
+    }
+}
+
 /// The credit side of a method whose credentials draw on a payment channel.
 ///
 /// The server verifies such a credential with [`ServerMethod::verify`](crate::ServerMethod::verify)

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::{Amount, Answer, Challenge, Credential, Present, Retry};
+use crate::{Amount, Answer, Challenge, Credential, CreditNeed, Present, Retry};
 
 /// Pays challenges of the methods and intents it supports.
 ///
@@ -35,16 +35,19 @@ pub trait PaymentProvider: Send + Sync {
         challenge: &Challenge,
     ) -> impl Future<Output = Result<Credential, MppError>> + Send;
 
-    /// For payments drawn on a payment channel (the session intent): what paying `challenge`
-    /// puts into the channel now, in base units of its currency: the opening deposit, a
-    /// top-up, or zero when the channel already holds enough. The client's spend policy counts
-    /// it against budgets (instead of the challenge's amount, the price per unit) and checks it
-    /// against its maximum deposit, before anything is signed. `None`, the default, for
-    /// one-time payments.
-    fn deposit(
+    /// What paying `challenge` would cost, when this provider knows better than the
+    /// challenge's `amount`, `currency`, `recipient` and `methodDetails.chainId` fields (which
+    /// a spend policy reads otherwise): a method whose request states its price in another form
+    /// (RedotPay: currency units with a `decimal` exponent) reports what it will actually pay,
+    /// and a payment drawn on a payment channel (the session intent) reports what it puts into
+    /// the channel now ([`Quote::deposit`]). Asked before anything is signed, so amount caps and
+    /// budgets apply to it.
+    ///
+    /// The default, `None`, means the challenge's fields say it.
+    fn quote(
         &self,
         challenge: &Challenge,
-    ) -> impl Future<Output = Result<Option<Amount>, MppError>> + Send {
+    ) -> impl Future<Output = Result<Option<Quote>, MppError>> + Send {
         let _ = challenge;
         std::future::ready(Ok(None))
     }
@@ -61,6 +64,24 @@ pub trait PaymentProvider: Send + Sync {
         self.pay(challenge)
     }
 
+    /// For a metered stream whose server asks for more credit mid-stream: present (through
+    /// `present`, to the stream's resource) what makes the channel of `challenge` authorise
+    /// `need.required` in total: a voucher, after a top-up when the deposit is short. Resolves
+    /// once the server accepted it. The client checks `need` against what it received before
+    /// asking. The default refuses: one-time payments have no credit to raise.
+    fn authorize(
+        &self,
+        challenge: &Challenge,
+        need: &CreditNeed,
+        present: &dyn Present,
+    ) -> impl Future<Output = Result<(), MppError>> + Send {
+        let _ = (need, present);
+        std::future::ready(Err(MppError::Unsupported {
+            method: challenge.method.clone(),
+            intent: challenge.intent.clone(),
+        }))
+    }
+
     /// Hears the server's answer to a credential this provider made: a session provider
     /// learns what its channel holds from the receipt, or that the server no longer knows it.
     /// Returns whether the client should pay a fresh challenge and try once more. The default
@@ -75,6 +96,72 @@ pub trait PaymentProvider: Send + Sync {
     }
 }
 
+/// What a provider will pay for a challenge: the amount in base units of the currency, where
+/// the money goes, and for a payment drawn on a payment channel what goes into the channel
+/// now. See [`PaymentProvider::quote`].
+///
+/// ```
+/// use mpp_core::{Amount, Quote};
+///
+/// let quote = Quote::new(Amount::new(250_000), "0x20c0000000000000000000000000000000000000")
+///     .recipient("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
+///     .chain_id(4217);
+/// assert_eq!(quote.chain_id, Some(4217));
+/// // A session's price per request, paid from a channel opened with 5.00.
+/// let session = quote.clone().deposit(Amount::new(5_000_000));
+/// assert_eq!(session.deposit, Some(Amount::new(5_000_000)));
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct Quote {
+    /// The amount, in base units of `currency` (for a session, the price per unit).
+    pub amount: Amount,
+    /// The currency (for a token, its address).
+    pub currency: String,
+    /// Who is paid, when known.
+    pub recipient: Option<String>,
+    /// The chain the payment is made on, when it is on one.
+    pub chain_id: Option<u64>,
+    /// For a payment drawn on a payment channel: what paying puts into the channel now (the
+    /// opening deposit, a top-up, or zero when the channel holds enough). Budgets count it
+    /// instead of `amount`, and a maximum deposit caps it.
+    pub deposit: Option<Amount>,
+}
+
+impl Quote {
+    /// `amount` base units of `currency`.
+    pub fn new(amount: Amount, currency: impl Into<String>) -> Self {
+        Self {
+            amount,
+            currency: currency.into(),
+            recipient: None,
+            chain_id: None,
+            deposit: None,
+        }
+    }
+
+    /// Sets who is paid.
+    #[must_use]
+    pub fn recipient(mut self, recipient: impl Into<String>) -> Self {
+        self.recipient = Some(recipient.into());
+        self
+    }
+
+    /// Sets the chain.
+    #[must_use]
+    pub fn chain_id(mut self, chain_id: u64) -> Self {
+        self.chain_id = Some(chain_id);
+        self
+    }
+
+    /// Sets what the payment puts into a payment channel now.
+    #[must_use]
+    pub fn deposit(mut self, deposit: Amount) -> Self {
+        self.deposit = Some(deposit);
+        self
+    }
+}
+
 /// A shared provider pays like the provider it shares.
 impl<P: PaymentProvider> PaymentProvider for std::sync::Arc<P> {
     fn supports(&self, method: &str, intent: &str) -> bool {
@@ -86,11 +173,11 @@ impl<P: PaymentProvider> PaymentProvider for std::sync::Arc<P> {
     ) -> impl Future<Output = Result<Credential, MppError>> + Send {
         (**self).pay(challenge)
     }
-    fn deposit(
+    fn quote(
         &self,
         challenge: &Challenge,
-    ) -> impl Future<Output = Result<Option<Amount>, MppError>> + Send {
-        (**self).deposit(challenge)
+    ) -> impl Future<Output = Result<Option<Quote>, MppError>> + Send {
+        (**self).quote(challenge)
     }
     fn pay_via(
         &self,
@@ -98,6 +185,14 @@ impl<P: PaymentProvider> PaymentProvider for std::sync::Arc<P> {
         present: &dyn Present,
     ) -> impl Future<Output = Result<Credential, MppError>> + Send {
         (**self).pay_via(challenge, present)
+    }
+    fn authorize(
+        &self,
+        challenge: &Challenge,
+        need: &CreditNeed,
+        present: &dyn Present,
+    ) -> impl Future<Output = Result<(), MppError>> + Send {
+        (**self).authorize(challenge, need, present)
     }
     fn observe(
         &self,

@@ -125,6 +125,9 @@ where
             let Some(parts) = to_http_parts(request.request()) else {
                 return Ok(reject(request, StatusCode::BAD_REQUEST));
             };
+            if crate::service::passes_unpaid(&parts.method) {
+                return Ok(service.call(request).await?.map_into_left_body());
+            }
             let params = pricing.price(&parts);
             let bytes = match read_payload(&mut request, mpp.body_limit()).await {
                 Ok(bytes) => bytes,

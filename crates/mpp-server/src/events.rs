@@ -1,8 +1,9 @@
 //! Callbacks for what happens to payments, next to the `tracing` events the crate emits.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use mpp_core::{Challenge, Problem, VerifyError};
+use mpp_core::{Challenge, Problem, Recovery, VerifyError};
 
 use crate::Payment;
 
@@ -25,6 +26,8 @@ pub enum Event<'a> {
     PaymentVerified {
         /// The credential and its receipt.
         payment: &'a Payment,
+        /// How long verifying and settling it took.
+        elapsed: Duration,
     },
     /// A credential was refused.
     PaymentFailed {
@@ -34,6 +37,13 @@ pub enum Event<'a> {
         method: Option<&'a str>,
         /// Why it was refused.
         error: &'a VerifyError,
+        /// How long its verification ran before the refusal (zero when it could not be read).
+        elapsed: Duration,
+    },
+    /// A recovery pass ([`Mpp::recover`](crate::Mpp::recover)) finished.
+    Recovered {
+        /// What it did; `unresolved` settlements are still pending.
+        recovery: &'a Recovery,
     },
 }
 

@@ -16,8 +16,9 @@ use crate::{Payment, response};
 
 /// What the exchange decided for a request.
 pub(crate) enum Gate<ResBody> {
-    /// Paid: call the service with this request, then attach this payment's receipt.
-    Pass(Request<Full<Bytes>>, Payment),
+    /// Call the service with this request, then attach this payment's receipt (paid), or
+    /// nothing (a request that passes the gate unpaid: `OPTIONS`).
+    Pass(Request<Full<Bytes>>, Option<Payment>),
     /// Answer with this response; the service is not called.
     Reject(Response<ResBody>),
 }
@@ -83,10 +84,7 @@ where
                             )));
                         };
                         let future = service.call(request);
-                        this.state.set(State::Serving {
-                            future,
-                            payment: Some(payment),
-                        });
+                        this.state.set(State::Serving { future, payment });
                     }
                 },
                 StateProj::Serving { future, payment } => {

@@ -15,7 +15,8 @@ use crate::{Mpp, Pricing, RequirePayment};
 /// intact and the [`Payment`](crate::Payment) in its extensions, and the response gets
 /// `Payment-Receipt` and `Cache-Control: private`. The body is buffered up to
 /// [`MppBuilder::body_limit`](crate::MppBuilder::body_limit) (413 beyond it), so the wrapped
-/// service receives an `http_body_util::Full<Bytes>` body.
+/// service receives an `http_body_util::Full<Bytes>` body. `OPTIONS` requests (browsers' CORS
+/// preflights, which never carry a credential) pass to the service unpaid and untouched.
 ///
 /// The price is a [`Pricing`]: a fixed [`ChargeParams`](mpp_core::ChargeParams) or a closure
 /// over the request's [`http::request::Parts`].
@@ -48,6 +49,12 @@ impl<P: Pricing> RequirePaymentLayer<P> {
             mpp,
             pricing: Arc::new(pricing),
         }
+    }
+
+    /// The payment handler and the pricing, for the discovery document.
+    pub(crate) fn parts(&self) -> (&Mpp, Arc<dyn Pricing>) {
+        let pricing: Arc<dyn Pricing> = self.pricing.clone();
+        (&self.mpp, pricing)
     }
 }
 

@@ -12,9 +12,11 @@
 mod body;
 mod charge;
 mod context;
+mod discovery;
 mod events;
 mod exchange;
 mod future;
+mod idempotency;
 mod layer;
 mod method;
 mod mpp;
@@ -30,11 +32,17 @@ mod terms;
 pub mod actix;
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 
 pub use charge::{ChargeError, ChargeOutcome, PaymentRequired};
 pub use context::RequestContext;
+pub use discovery::{DISCOVERY_PATH, Discovery, DiscoveryBuilder};
 pub use events::Event;
 pub use future::ResponseFuture;
+pub use idempotency::{
+    IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, IdempotencyLayer, Idempotent, ReplayBody,
+};
 pub use layer::RequirePaymentLayer;
 pub use mpp::{BuildError, Mpp, MppBuilder, REALM_ENV, SECRET_ENV};
 pub use payment::Payment;

@@ -119,6 +119,7 @@ impl Mpp {
             }
             total.add(pass);
         }
+        crate::events::emit(&self.inner.hooks, &Event::Recovered { recovery: &total });
         Ok(total)
     }
 

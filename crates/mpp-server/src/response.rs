@@ -1,13 +1,24 @@
 //! Everything the crate writes into responses: the problem response and the receipt headers.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use mpp_core::headers::PAYMENT_RECEIPT;
-use mpp_core::{PROBLEM_CONTENT_TYPE, Problem};
+use mpp_core::{PROBLEM_CONTENT_TYPE, Problem, ProblemType};
+
+/// How long a client should wait before retrying a request the server could not decide.
+pub(crate) const RETRY_AFTER_SECS: u64 = 5;
+
+/// Whether an answer means "try again later": the server could not complete the check (its
+/// store or the payment network was unavailable), so nothing was settled and the same request
+/// may succeed later. This is the one place that decides; its answers carry `Retry-After`.
+pub(crate) fn is_temporary(problem: &Problem) -> bool {
+    problem.problem_type == ProblemType::InternalError
+}
 
 /// The one function that turns a [`Problem`] into a response: its status, one
-/// `WWW-Authenticate` line per challenge, `Cache-Control: no-store`, and the RFC 9457 body.
+/// `WWW-Authenticate` line per challenge, `Cache-Control: no-store`, `Retry-After` when the
+/// failure is temporary ([`is_temporary`]), and the RFC 9457 body.
 pub(crate) fn problem_response<B: From<Bytes>>(
     problem: &Problem,
     challenges: &[HeaderValue],
@@ -20,6 +31,9 @@ pub(crate) fn problem_response<B: From<Bytes>>(
     }
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+    if is_temporary(problem) {
+        headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    }
     response
 }
 
@@ -73,7 +87,6 @@ pub(crate) fn private_cache_control(existing: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mpp_core::ProblemType;
 
     #[test]
     fn cache_control_gets_private() {
@@ -104,5 +117,19 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(body["challengeId"], "c1");
         assert_eq!(body["title"], "Payment Required");
+        assert!(!response.headers().contains_key(RETRY_AFTER));
+    }
+
+    #[test]
+    fn only_temporary_failures_say_when_to_retry() {
+        for problem_type in ProblemType::ALL {
+            let response: Response<Bytes> = problem_response(&Problem::new(problem_type, "x"), &[]);
+            let retry = response.headers().get(RETRY_AFTER);
+            if problem_type == ProblemType::InternalError {
+                assert_eq!(retry.unwrap(), "5");
+            } else {
+                assert!(retry.is_none(), "{problem_type}");
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::Full;
 use tower_service::Service;
@@ -54,7 +54,8 @@ where
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
         let (parts, body) = request.into_parts();
-        let params = self.pricing.price(&parts);
+        // A request that passes unpaid is not priced.
+        let params = (!passes_unpaid(&parts.method)).then(|| self.pricing.price(&parts));
         let mpp = self.mpp.clone();
         let gate = Box::pin(async move {
             let bytes = match body::buffer(body, mpp.body_limit()).await {
@@ -67,12 +68,15 @@ where
                     return Gate::Reject(response::status_response(StatusCode::BAD_REQUEST));
                 }
             };
+            let Some(params) = params else {
+                return Gate::Pass(Request::from_parts(parts, Full::new(bytes)), None);
+            };
             let context = RequestContext::from_parts(&parts).body(&bytes);
             match mpp.charge(&context, &params).await {
                 Ok(ChargeOutcome::Paid(payment)) => {
                     let mut request = Request::from_parts(parts, Full::new(bytes));
                     payment.clone().insert_into(request.extensions_mut());
-                    Gate::Pass(request, payment)
+                    Gate::Pass(request, Some(payment))
                 }
                 Ok(ChargeOutcome::Managed(payment)) => Gate::Reject(payment.management_response()),
                 Ok(ChargeOutcome::PaymentRequired(required)) => {
@@ -86,6 +90,13 @@ where
         });
         ResponseFuture::new(gate, ready)
     }
+}
+
+/// True for requests that pass every payment gate unpaid and untouched: `OPTIONS`, which
+/// browsers send as a CORS preflight without credentials (a 402 there fails the real request
+/// before it is sent), and which asks what a resource supports, never for the resource.
+pub(crate) fn passes_unpaid(method: &Method) -> bool {
+    method == Method::OPTIONS
 }
 
 impl<S: Clone, P> Clone for RequirePayment<S, P> {

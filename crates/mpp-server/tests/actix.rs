@@ -119,3 +119,38 @@ async fn actix_middleware_gates_and_settles() {
     let free = test::call_service(&app, test::TestRequest::get().uri("/free").to_request()).await;
     assert_eq!(test::read_body(free).await, "paid=false".as_bytes());
 }
+
+#[actix_web::test]
+async fn actix_middleware_lets_options_through_unpaid() {
+    let method = TestMethod::new("test");
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/resource")
+                .wrap(RequirePayment::new(
+                    mpp_with(method.clone()),
+                    ChargeParams::new("0.50"),
+                ))
+                .route(web::post().to(resource))
+                .route(web::method(actix_web::http::Method::OPTIONS).to(|| async {
+                    HttpResponse::NoContent()
+                        .insert_header(("allow", "POST, OPTIONS"))
+                        .finish()
+                })),
+        ),
+    )
+    .await;
+    let response = test::call_service(
+        &app,
+        test::TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri("/resource")
+            .insert_header(("origin", "https://app.example.com"))
+            .insert_header(("access-control-request-method", "POST"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(&response, "allow").as_deref(), Some("POST, OPTIONS"));
+    assert!(header(&response, "www-authenticate").is_none());
+    assert_eq!(method.verified(), 0);
+}

@@ -16,6 +16,9 @@ mod actix_example;
 #[path = "../examples/axum.rs"]
 mod axum_example;
 #[allow(dead_code)]
+#[path = "../examples/cors.rs"]
+mod cors_example;
+#[allow(dead_code)]
 #[path = "../examples/quickstart.rs"]
 mod quickstart_example;
 #[allow(dead_code)]
@@ -185,6 +188,88 @@ async fn the_axum_example_is_paid_on_tempo_at_both_prices() {
             .unwrap()
             .starts_with("25 pages, paid with 0x")
     );
+    server.abort();
+}
+
+/// The comma-separated names a CORS header lists, lower-cased.
+fn listed(response: &reqwest::Response, header: &str) -> Vec<String> {
+    response
+        .headers()
+        .get_all(header)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap().split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_cors_example_answers_the_preflight_free_and_is_paid_cross_origin() {
+    const ORIGIN: &str = "https://app.example.com";
+    let fixture = Fixture::start().await;
+    let (listener, addr) = loopback().await;
+    let app = cors_example::app(fixture.mpp().await, http::HeaderValue::from_static(ORIGIN));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("http://{addr}/resource");
+    let http = reqwest::Client::new();
+
+    // The browser's preflight: CORS headers, no 402, no challenge.
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "GET")
+        .header(
+            "access-control-request-headers",
+            "authorization, accept-payment",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], ORIGIN);
+    let allowed = listed(&preflight, "access-control-allow-headers");
+    for header in ["authorization", "accept-payment", "idempotency-key"] {
+        assert!(allowed.contains(&header.to_owned()), "{allowed:?}");
+    }
+    assert!(!preflight.headers().contains_key("www-authenticate"));
+
+    // The 402 lets script read the challenge.
+    let unpaid = http
+        .get(&url)
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unpaid.status(), 402);
+    assert_eq!(unpaid.headers()["access-control-allow-origin"], ORIGIN);
+    let exposed = listed(&unpaid, "access-control-expose-headers");
+    assert!(
+        exposed.contains(&"www-authenticate".to_owned()),
+        "{exposed:?}"
+    );
+    assert!(
+        exposed.contains(&"payment-receipt".to_owned()),
+        "{exposed:?}"
+    );
+
+    // A cross-origin request pays, and script can read the receipt.
+    let key = fixture.chain.funded_key(HALF + FEE_BUDGET).await.unwrap();
+    let provider = TempoProvider::new(key.signer().clone(), fixture.chain.rpc_url()).unwrap();
+    let before = fixture.balance(fixture.recipient).await;
+    let paid = http
+        .get(&url)
+        .header("origin", ORIGIN)
+        .send_with_payment(&provider)
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    assert_eq!(paid.headers()["access-control-allow-origin"], ORIGIN);
+    assert!(listed(&paid, "access-control-expose-headers").contains(&"payment-receipt".to_owned()));
+    let receipt = paid.payment_receipt().unwrap().unwrap();
+    assert_eq!(
+        fixture.balance(fixture.recipient).await - before,
+        U256::from(HALF)
+    );
+    assert!(paid.text().await.unwrap().ends_with(&receipt.reference));
     server.abort();
 }
 

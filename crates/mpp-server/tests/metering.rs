@@ -5,7 +5,8 @@
 //! a credential that only manages the channel, or a request that asks for no content, gets 204
 //! with the receipt and no handler run; a short channel gets 402 `session/insufficient-balance`
 //! saying how much more is needed, with a fresh challenge; one challenge pays many requests,
-//! with any HTTP method, and binds no body.
+//! with any HTTP method, and binds no body. A request retried with its `Idempotency-Key` is
+//! charged once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +23,9 @@ use mpp_core::{
     BoxFuture, Challenge, ChargeParams, Credential, Credit, Metering, PaymentPayload, PriceError,
     Problem, ProblemType, Receipt, ServerMethod, ServerSecret, VerifyError,
 };
-use mpp_server::{Mpp, RequirePaymentLayer};
+use mpp_server::{
+    IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, IdempotencyLayer, Mpp, RequirePaymentLayer,
+};
 use serde_json::{Map, Value, json};
 use tower::ServiceExt as _;
 
@@ -137,7 +140,8 @@ impl Metering for Sessions {
     }
 }
 
-/// `GET|POST /paid` at 10 base units per request, counting handler runs.
+/// `GET|POST /paid` at 10 base units per request, counting handler runs, with idempotent
+/// retries.
 fn app(served: Arc<AtomicUsize>) -> Router {
     let mpp = Mpp::builder()
         .method(Sessions::default())
@@ -152,9 +156,11 @@ fn app(served: Arc<AtomicUsize>) -> Router {
             "content"
         }
     };
+    let idempotency = IdempotencyLayer::new(mpp.store().clone());
     Router::new()
         .route("/paid", get(handler.clone()).post(handler))
         .layer(RequirePaymentLayer::new(mpp, ChargeParams::new("10")))
+        .layer(idempotency)
 }
 
 struct Answer {
@@ -163,12 +169,27 @@ struct Answer {
     session: Option<String>,
     body: Vec<u8>,
     challenge: Option<Challenge>,
+    replayed: bool,
 }
 
 async fn send(app: &Router, method: Method, body: &str, credential: Option<&Credential>) -> Answer {
+    send_with_key(app, method, body, credential, None).await
+}
+
+/// [`send`], with `key` as its `Idempotency-Key` when given.
+async fn send_with_key(
+    app: &Router,
+    method: Method,
+    body: &str,
+    credential: Option<&Credential>,
+    key: Option<&str>,
+) -> Answer {
     let mut request = Request::builder().method(method).uri("/paid");
     if let Some(credential) = credential {
         request = request.header(AUTHORIZATION, credential.to_header().unwrap());
+    }
+    if let Some(key) = key {
+        request = request.header(IDEMPOTENCY_KEY, key);
     }
     let response = app
         .clone()
@@ -186,6 +207,7 @@ async fn send(app: &Router, method: Method, body: &str, credential: Option<&Cred
         receipt: header(PAYMENT_RECEIPT).map(|r| r.parse().unwrap()),
         session: header(PAYMENT_SESSION),
         challenge: header(WWW_AUTHENTICATE).map(|c| c.parse().unwrap()),
+        replayed: header(IDEMPOTENT_REPLAYED).as_deref() == Some("true"),
         body: response
             .into_body()
             .collect()
@@ -299,4 +321,47 @@ async fn a_channel_that_is_gone_is_410_with_a_fresh_challenge() {
         .expect("a fresh challenge to open another channel");
     assert_ne!(fresh.id, challenge.id);
     assert_eq!(served.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_session_request_retried_with_its_key_is_charged_once() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let app = app(served.clone());
+    let challenge = send(&app, Method::GET, "", None).await.challenge.unwrap();
+    let credential = voucher(&challenge, 30);
+
+    // Charged once, then the same answer again: the same receipt, nothing more spent.
+    let first = send_with_key(&app, Method::GET, "", Some(&credential), Some("k1")).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(!first.replayed);
+    let receipt = first.receipt.unwrap();
+    assert_eq!(receipt.extra["spent"], "10");
+    for _ in 0..2 {
+        let again = send_with_key(&app, Method::GET, "", Some(&credential), Some("k1")).await;
+        assert_eq!(again.status, StatusCode::OK);
+        assert!(again.replayed);
+        assert_eq!(again.receipt.as_ref(), Some(&receipt));
+        assert_eq!(again.body, b"content");
+    }
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+    // Another key (or none) is another request, charged from the channel's credit.
+    let next = send_with_key(&app, Method::GET, "", Some(&credential), Some("k2")).await;
+    assert_eq!(next.receipt.unwrap().extra["spent"], "20");
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+
+    // A refusal is not kept, whatever its status: a channel that is gone is answered 410
+    // again by the gate, not replayed.
+    let closed = Credential::new(
+        challenge.to_echo(),
+        PaymentPayload::new("voucher")
+            .with("channelId", "0xclosed")
+            .with("cumulative", "10"),
+    );
+    for _ in 0..2 {
+        let gone = send_with_key(&app, Method::GET, "", Some(&closed), Some("k3")).await;
+        assert_eq!(gone.status, StatusCode::GONE);
+        assert!(!gone.replayed);
+        assert!(gone.challenge.is_some());
+    }
+    assert_eq!(served.load(Ordering::SeqCst), 2);
 }

@@ -522,6 +522,8 @@ async fn store_failure_fails_closed() {
     let app = app(mpp);
     let issued = challenge_for(&app, "/paid").await;
     let response = send(&app, get_paid("/paid", &pay(&issued, "0x01"))).await;
+    // Nothing was decided: the client may send it again later.
+    assert_eq!(response.headers()[http::header::RETRY_AFTER], "5");
     assert_refused(
         response,
         StatusCode::PAYMENT_REQUIRED,

@@ -288,7 +288,7 @@ async fn hooks_see_issue_verify_and_failure() {
                 } => {
                     format!("issued {} {}", challenges.len(), problem.problem_type)
                 }
-                Event::PaymentVerified { payment } => {
+                Event::PaymentVerified { payment, .. } => {
                     format!("verified {}", payment.receipt().reference)
                 }
                 Event::PaymentFailed { error, method, .. } => {

@@ -69,14 +69,19 @@ impl Rpc {
         method: &'static str,
         call: impl Future<Output = Result<R, TransportRpcError<TransportErrorKind>>>,
     ) -> Result<R, RpcError> {
-        match tokio::time::timeout(self.timeout, call).await {
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
+        let result = match tokio::time::timeout(self.timeout, call).await {
             Err(_) => Err(RpcError::Timeout {
                 method,
                 timeout: self.timeout,
             }),
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(map_error(method, err)),
-        }
+        };
+        #[cfg(feature = "metrics")]
+        measure(method, started.elapsed(), result.as_ref().err());
+        result
     }
 
     async fn request<P: RpcSend, R: RpcRecv>(
@@ -174,6 +179,23 @@ impl Rpc {
         self.request("eth_signRawTransaction", (Bytes::copy_from_slice(raw),))
             .await
     }
+}
+
+/// Records one call: its duration, and its failure by kind (`timeout`, `transport` for an
+/// unreachable node, `rejected` for an error answer, `method_not_found`).
+#[cfg(feature = "metrics")]
+fn measure(method: &'static str, elapsed: Duration, error: Option<&RpcError>) {
+    metrics::histogram!("mpp_chain_rpc_duration_seconds", "rpc_method" => method)
+        .record(elapsed.as_secs_f64());
+    let kind = match error {
+        None => return,
+        Some(RpcError::Timeout { .. }) => "timeout",
+        Some(RpcError::Rejected { .. }) => "rejected",
+        Some(RpcError::MethodNotFound(_)) => "method_not_found",
+        Some(_) => "transport",
+    };
+    metrics::counter!("mpp_chain_rpc_errors_total", "rpc_method" => method, "kind" => kind)
+        .increment(1);
 }
 
 fn map_error(method: &'static str, err: TransportRpcError<TransportErrorKind>) -> RpcError {

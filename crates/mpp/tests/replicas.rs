@@ -1,7 +1,9 @@
 //! Several servers, one shared store, against a real local Tempo chain and a real Redis,
 //! PostgreSQL or SQLite: a credential settles once however many replicas it is sent to, a
-//! replica killed right after a settlement leaves its payment recorded and its credential
-//! spent, and a server whose store goes away fails closed and recovers without a restart.
+//! paid request retried with its `Idempotency-Key` gets the first response from whichever
+//! replica it reaches, a replica killed right after a settlement leaves its payment recorded
+//! and its credential spent, and a server whose store goes away fails closed (saying when to
+//! try again) and recovers without a restart.
 //!
 //! Replicas are real processes: this test binary started again with an environment variable
 //! naming its role (see `common::replica`). They listen on loopback only and are killed by PID
@@ -15,12 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mpp::client::{PaymentResponse, TempoProvider};
+use mpp::server::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 use mpp::store::{LedgerEntry, LedgerQuery, ReplayStore, open_url};
 use mpp::{Challenge, ChargeParams, Credential, PaymentProvider, PrivateKeySigner, ProblemType};
 use mpp::{Receipt, SharedStore, StoreError, VerifyError};
 use mpp_testkit::alloy_primitives::{Address, B256};
 use mpp_testkit::{FundedKey, Postgres, RedisServer, TempoChain};
-use reqwest::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde_json::Value;
 
 use common::chain::{balance, balances};
@@ -62,6 +65,14 @@ async fn postgres() -> Postgres {
     Postgres::start()
         .await
         .unwrap_or_else(|e| setup_hint("PostgreSQL", e))
+}
+
+/// PostgreSQL with the store's schema created, so that replicas starting together do not both
+/// migrate while the test waits.
+async fn postgres_with_schema() -> Postgres {
+    let pg = postgres().await;
+    drop(open_url(&pg.url()).await.unwrap());
+    pg
 }
 
 fn http() -> reqwest::Client {
@@ -109,6 +120,10 @@ struct Answer {
     detail: Option<String>,
     /// Whether the answer carries a fresh challenge.
     challenged: bool,
+    /// Its `Retry-After`, when it says to try again later.
+    retry_after: Option<String>,
+    /// Whether it is a kept response replayed for an `Idempotency-Key`.
+    replayed: bool,
     body: String,
 }
 
@@ -137,15 +152,30 @@ impl Answer {
 
 /// Sends `credential` (an `Authorization` value) to `url`.
 async fn send(client: &reqwest::Client, url: &str, credential: HeaderValue) -> Answer {
-    let response = client
-        .get(url)
-        .header(AUTHORIZATION, credential)
-        .send()
-        .await
-        .unwrap();
+    send_with_key(client, url, credential, None).await
+}
+
+/// [`send`], with `key` as its `Idempotency-Key` when given.
+async fn send_with_key(
+    client: &reqwest::Client,
+    url: &str,
+    credential: HeaderValue,
+    key: Option<&str>,
+) -> Answer {
+    let mut request = client.get(url).header(AUTHORIZATION, credential);
+    if let Some(key) = key {
+        request = request.header(IDEMPOTENCY_KEY, key);
+    }
+    let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let receipt = response.payment_receipt().map(Result::unwrap);
     let challenged = response.headers().contains_key(WWW_AUTHENTICATE);
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let replayed =
+        response.headers().get(IDEMPOTENT_REPLAYED) == Some(&HeaderValue::from_static("true"));
     let body = response.text().await.unwrap();
     let json = serde_json::from_str::<Value>(&body).unwrap_or_default();
     let problem = json["type"].as_str().map(|uri| {
@@ -158,6 +188,8 @@ async fn send(client: &reqwest::Client, url: &str, credential: HeaderValue) -> A
         problem,
         detail,
         challenged,
+        retry_after,
+        replayed,
         body,
     }
 }
@@ -220,6 +252,7 @@ fn replica_config(chain: &TempoChain, store_url: &str, recipient: Address) -> Re
         rpc_url: chain.rpc_url().to_owned(),
         recipient,
         price: PRICE_TEXT.to_owned(),
+        session: None,
     }
 }
 
@@ -308,14 +341,141 @@ async fn two_replicas_on_redis_settle_one_credential_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_on_postgres_settle_one_credential_once() {
-    let pg = postgres().await;
-    // Create the schema first, so the replicas do not both migrate while the test waits.
-    drop(open_url(&pg.url()).await.unwrap());
+    let pg = postgres_with_schema().await;
     one_credential_settles_once_across_two_replicas(&pg.url()).await;
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. A replica killed with SIGKILL right after a settlement.
+// 2. A paid request retried with its Idempotency-Key, on both replicas.
+// ---------------------------------------------------------------------------------------------
+
+/// How many copies of one paid request are sent at once, split evenly over two replicas.
+const RETRIES_AT_ONCE: usize = 10;
+
+/// A challenge of `url`, paid by a fresh key: the challenge, the payer and the credential (an
+/// `Authorization` value).
+async fn pay_from_a_fresh_key(
+    chain: &TempoChain,
+    url: &str,
+) -> (Challenge, FundedKey, HeaderValue) {
+    let challenge = fetch_challenge(&http(), url).await;
+    let payer = payer(chain).await;
+    let credential = sign_payment(chain, &payer, &challenge).await;
+    (challenge, payer, credential.to_header_value().unwrap())
+}
+
+/// `answer` is `first` again, marked as a replay.
+fn assert_replay_of(answer: &Answer, first: &Answer) {
+    assert!(answer.replayed, "a replay: {answer:?}");
+    assert_eq!(
+        (answer.status, &answer.receipt, &answer.body),
+        (first.status, &first.receipt, &first.body),
+        "the first response again"
+    );
+}
+
+async fn a_retry_gets_the_first_response_from_any_replica(store_url: &str) {
+    let chain = chain().await;
+    let recipient = PrivateKeySigner::random().address();
+    let config = replica_config(&chain, store_url, recipient);
+    let a = ReplicaProcess::start(&config).await;
+    let b = ReplicaProcess::start(&config).await;
+    let client = http();
+    let replicas = [a.paid_url(), b.paid_url()];
+    let logs = || format!("A:\n{}\nB:\n{}", a.log(), b.log());
+
+    // One after the other: paid at A, then the same answer from B, A and B again.
+    let (first_challenge, first_payer, first_credential) =
+        pay_from_a_fresh_key(&chain, a.paid_url()).await;
+    let first = send_with_key(
+        &client,
+        a.paid_url(),
+        first_credential.clone(),
+        Some("retry-1"),
+    )
+    .await;
+    assert!(first.is_paid() && !first.replayed, "{first:?}\n{}", logs());
+    let first_receipt = first.receipt.clone().unwrap();
+    mined(&chain, &first_receipt).await;
+    for url in [b.paid_url(), a.paid_url(), b.paid_url()] {
+        let again = send_with_key(&client, url, first_credential.clone(), Some("retry-1")).await;
+        assert_replay_of(&again, &first);
+    }
+    assert_eq!(balance(&chain, recipient).await, PRICE, "settled once");
+
+    // Ten at once over both replicas, before any was answered: one settles, nine wait for it
+    // (across processes, through the shared store) and get its answer.
+    let (second_challenge, second_payer, second_credential) =
+        pay_from_a_fresh_key(&chain, b.paid_url()).await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(RETRIES_AT_ONCE));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..RETRIES_AT_ONCE {
+        let url = replicas[i % 2].to_owned();
+        let (client, credential) = (client.clone(), second_credential.clone());
+        let barrier = Arc::clone(&barrier);
+        tasks.spawn(async move {
+            barrier.wait().await;
+            send_with_key(&client, &url, credential, Some("retry-2")).await
+        });
+    }
+    let answers = tasks.join_all().await;
+    let originals: Vec<&Answer> = answers.iter().filter(|a| !a.replayed).collect();
+    assert_eq!(originals.len(), 1, "one ran: {answers:#?}\n{}", logs());
+    let original = originals[0];
+    assert!(original.is_paid(), "{original:?}");
+    for answer in answers.iter().filter(|a| a.replayed) {
+        assert_replay_of(answer, original);
+    }
+    let second_receipt = original.receipt.clone().unwrap();
+    mined(&chain, &second_receipt).await;
+
+    // The first credential, spent, with another key or with none, at either replica: refused.
+    for url in replicas {
+        for key in [Some("retry-3"), None] {
+            send_with_key(&client, url, first_credential.clone(), key)
+                .await
+                .assert_refused(&VerifyError::Replayed);
+        }
+    }
+
+    // One settlement per payment on chain, one ledger row each.
+    assert_eq!(
+        balance(&chain, recipient).await,
+        2 * PRICE,
+        "two settlements"
+    );
+    for payer in [&first_payer, &second_payer] {
+        let left = balance(&chain, payer.address()).await;
+        assert!(left < FEE_BUDGET, "each payer paid once: {left} left");
+    }
+    let rows = ledger(store_url).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for (challenge, receipt) in [
+        (&first_challenge, &first_receipt),
+        (&second_challenge, &second_receipt),
+    ] {
+        let row = rows
+            .iter()
+            .find(|row| row.challenge_id == challenge.id.as_str())
+            .unwrap_or_else(|| panic!("a row for {}: {rows:?}", challenge.id.as_str()));
+        assert_eq!(row.reference, receipt.reference);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retry_on_redis_replicas_gets_the_first_response() {
+    let redis = redis().await;
+    a_retry_gets_the_first_response_from_any_replica(&redis.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retry_on_postgres_replicas_gets_the_first_response() {
+    let pg = postgres_with_schema().await;
+    a_retry_gets_the_first_response_from_any_replica(&pg.url()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. A replica killed with SIGKILL right after a settlement.
 // ---------------------------------------------------------------------------------------------
 
 async fn a_settlement_survives_a_killed_replica(store_url: &str) {
@@ -378,7 +538,7 @@ async fn a_settlement_survives_a_killed_replica_on_postgres() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. The store stops while the server runs.
+// 4. The store stops while the server runs.
 // ---------------------------------------------------------------------------------------------
 
 /// A store backend that can go away and come back.
@@ -445,6 +605,11 @@ async fn an_outage_fails_closed_and_the_server_recovers(mut backend: Backend) {
     // The exchange claims the challenge before the method runs: the claim fails, so nothing
     // is broadcast.
     answer.assert_refused(&store_down());
+    assert_eq!(
+        answer.retry_after.as_deref(),
+        Some("5"),
+        "a store outage says when to try again: {answer:?}"
+    );
     assert!(took < PROMPTLY, "the refusal took {took:?}");
     assert_eq!(
         balances(&chain, &[recipient, payer.address()]).await,
@@ -495,7 +660,7 @@ async fn a_postgres_outage_fails_closed_and_the_server_recovers() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 4. A replica killed while its broadcast transaction waits to be mined.
+// 5. A replica killed while its broadcast transaction waits to be mined.
 // ---------------------------------------------------------------------------------------------
 
 /// What happens to the transaction while no replica runs.

@@ -1,8 +1,8 @@
-//! The reference session exchange: the official TypeScript SDK's session client
-//! (`session-client.mjs`, mppx `tempo.session.manager`) pays the official session server
-//! (`session-server.mjs`, mppx `tempo.session`) on the testkit's session chain (the TIP-1034
-//! reserve installed, the relay in front of anvil). It shows that the chain and the fixtures work
-//! for real before our own session code is measured against them:
+//! The official TypeScript SDK's session client (`session-client.mjs`, mppx
+//! `tempo.session.manager`) pays the official session server (`session-server.mjs`, mppx
+//! `tempo.session`) — the reference exchange, which shows that the chain and the fixtures work
+//! — and pays our session server (`TempoSession` behind the axum layer), on the testkit's
+//! session chain (the TIP-1034 reserve installed, the relay in front of anvil):
 //!
 //! - open, vouchers per request, a top-up when the deposit runs out, a metered SSE stream, a
 //!   cooperative close; receipts whose `acceptedCumulative` and `spent` rise by the price each
@@ -14,13 +14,18 @@
 
 mod common;
 
-use mpp::tempo::PATH_USD;
+use axum::Router;
+use axum::routing::get;
+use mpp::ChargeParams;
+use mpp::server::{Mpp, RequirePaymentLayer};
+use mpp::tempo::{FeePayer, PATH_USD, TempoCharge};
 use mpp_testkit::alloy_primitives::{Address, B256, U256, address, keccak256};
 use mpp_testkit::{FundedKey, TIP20_CHANNEL_RESERVE, TempoChain, TempoChainOptions};
 use serde_json::Value;
 
 use common::chain::balance;
 use common::node::{MppxServer, Outcome, mppx_session_client};
+use common::our_server::{REALM, secret};
 
 /// The price per request (and per SSE tick): 0.01 pathUSD.
 const PRICE: &str = "0.01";
@@ -105,13 +110,25 @@ struct Session {
     payer: FundedKey,
     payee: FundedKey,
     sponsor: Option<FundedKey>,
-    server: MppxServer,
+    /// The paid resource.
+    paid_url: String,
+    /// The mppx server, when it is the one paid.
+    mppx: Option<MppxServer>,
 }
 
-/// A session chain, a payer that approved the reserve, a payee, and the mppx session server
-/// selling `/paid` and `/stream` at [`PRICE`]; with `sponsored`, a sponsor whose key the server
-/// holds pays the payer's open and top-up fees.
-async fn start(sponsored: bool) -> Session {
+/// Which session server is paid.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Server {
+    /// mppx's `tempo.session` (`session-server.mjs`).
+    Mppx,
+    /// Ours: `TempoSession` behind `RequirePaymentLayer`.
+    Ours,
+}
+
+/// A session chain, a payer that approved the reserve, a payee, and `server` selling `/paid`
+/// (and, for mppx, `/stream`) at [`PRICE`] with [`SUGGESTED_DEPOSIT`]; with `sponsored`, a
+/// sponsor whose key the server holds pays the payer's open and top-up fees.
+async fn start(server: Server, sponsored: bool) -> Session {
     let chain = TempoChain::start_with(TempoChainOptions::default().sessions())
         .await
         .unwrap();
@@ -125,6 +142,28 @@ async fn start(sponsored: bool) -> Session {
     } else {
         None
     };
+    let (paid_url, mppx) = match server {
+        Server::Mppx => {
+            let mppx = start_mppx(&chain, &payee, sponsor.as_ref()).await;
+            (mppx.paid_url(), Some(mppx))
+        }
+        Server::Ours => (start_ours(&chain, &payee, sponsor.as_ref()).await, None),
+    };
+    Session {
+        chain,
+        payer,
+        payee,
+        sponsor,
+        paid_url,
+        mppx,
+    }
+}
+
+async fn start_mppx(
+    chain: &TempoChain,
+    payee: &FundedKey,
+    sponsor: Option<&FundedKey>,
+) -> MppxServer {
     let mut env = vec![
         ("RPC_URL", chain.rpc_url().to_owned()),
         ("CHAIN_ID", chain.chain_id().to_string()),
@@ -138,17 +177,41 @@ async fn start(sponsored: bool) -> Session {
         ("AMOUNT", String::from(PRICE)),
         ("SUGGESTED_DEPOSIT", String::from(SUGGESTED_DEPOSIT)),
     ];
-    if let Some(sponsor) = &sponsor {
+    if let Some(sponsor) = sponsor {
         env.push(("FEE_PAYER_KEY", sponsor.private_key_hex()));
     }
-    let server = MppxServer::start_session(&env).await;
-    Session {
-        chain,
-        payer,
-        payee,
-        sponsor,
-        server,
+    MppxServer::start_session(&env).await
+}
+
+/// Our server, charging and settling in PathUSD like mppx's; returns the URL of `/paid`.
+async fn start_ours(chain: &TempoChain, payee: &FundedKey, sponsor: Option<&FundedKey>) -> String {
+    let mut charge = TempoCharge::builder()
+        .rpc_url(chain.rpc_url())
+        .currency(PATH_USD)
+        .recipient(payee.address());
+    if let Some(sponsor) = sponsor {
+        charge = charge.fee_payer(FeePayer::local(sponsor.signer().clone()));
     }
+    let charge = charge.build().await.unwrap();
+    let session = charge
+        .session()
+        .payee(payee.signer().clone())
+        .suggested_deposit(SUGGESTED_DEPOSIT)
+        .build()
+        .unwrap();
+    let mpp = Mpp::builder()
+        .method(session)
+        .realm(REALM)
+        .secret(secret())
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/paid", get(|| async { "paid" }))
+        .layer(RequirePaymentLayer::new(mpp, ChargeParams::new(PRICE)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/paid", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
 }
 
 impl Session {
@@ -159,16 +222,16 @@ impl Session {
             ("PRIVATE_KEY", self.payer.private_key_hex()),
             ("REQUESTS", requests.to_string()),
         ];
-        if stream {
-            env.push(("STREAM_URL", self.server.stream_url()));
+        if stream && let Some(mppx) = &self.mppx {
+            env.push(("STREAM_URL", mppx.stream_url()));
         }
-        let outcome = mppx_session_client(&self.server.paid_url(), &env).await;
+        let outcome = mppx_session_client(&self.paid_url, &env).await;
         assert!(
             outcome.status.success() && outcome.json["ok"] == true,
             "the mppx session client failed: {}\n{}\nserver:\n{}",
             outcome.json,
             outcome.log,
-            self.server.log()
+            self.mppx.as_ref().map(MppxServer::log).unwrap_or_default()
         );
         outcome
     }
@@ -244,7 +307,7 @@ fn assert_receipts_rise(outcome: &Outcome, requests: usize) {
 
 #[tokio::test]
 async fn mppx_session_client_pays_mppx_session_server() {
-    let session = start(false).await;
+    let session = start(Server::Mppx, false).await;
     let (payer, payee) = (session.payer.address(), session.payee.address());
     let payer_before = balance(&session.chain, payer).await;
     let payee_before = balance(&session.chain, payee).await;
@@ -317,9 +380,8 @@ async fn mppx_session_client_pays_mppx_session_server() {
     );
 }
 
-#[tokio::test]
-async fn mppx_session_with_sponsored_fees() {
-    let session = start(true).await;
+async fn sponsored(server: Server) {
+    let session = start(server, true).await;
     let payer = session.payer.address();
     let sponsor = session.sponsor.as_ref().unwrap().address();
     let payer_before = balance(&session.chain, payer).await;
@@ -344,9 +406,54 @@ async fn mppx_session_with_sponsored_fees() {
     assert_eq!(balance(&session.chain, payer).await, payer_before - total);
     assert!(balance(&session.chain, sponsor).await < sponsor_before);
     // The open and top-up credentials carried fee-payer envelopes.
-    assert!(
-        session.server.log().contains("transaction=0x78"),
-        "{}",
-        session.server.log()
+    let enveloped = outcome.json["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|exchange| exchange["credential"]["payload"]["transaction"].as_str())
+        .filter(|transaction| transaction.starts_with("0x78"))
+        .count();
+    assert!(enveloped >= 2, "{}", outcome.json);
+}
+
+#[tokio::test]
+async fn mppx_session_with_sponsored_fees() {
+    sponsored(Server::Mppx).await;
+}
+
+#[tokio::test]
+async fn the_mppx_session_client_pays_our_sponsoring_server() {
+    sponsored(Server::Ours).await;
+}
+
+/// mppx's session client pays our server: open, a voucher per request, a top-up when the
+/// deposit runs out, a cooperative close; exact balances on chain.
+#[tokio::test]
+async fn the_mppx_session_client_pays_our_session_server() {
+    let session = start(Server::Ours, false).await;
+    let (payer, payee) = (session.payer.address(), session.payee.address());
+    let payer_before = balance(&session.chain, payer).await;
+    let payee_before = balance(&session.chain, payee).await;
+    let requests = 8;
+    let outcome = session.pay(requests, false).await;
+    assert_receipts_rise(&outcome, requests);
+    let served = requests as u128;
+    let total = served * PRICE_UNITS;
+    let close = session.check_channel(&outcome, served).await;
+    let close_fee = pathusd_fee(&close, payee);
+    assert_eq!(
+        balance(&session.chain, payee).await,
+        payee_before + total - close_fee
+    );
+    let mut payer_fees = 0;
+    for hash in tx_hashes(&outcome, "open")
+        .iter()
+        .chain(&tx_hashes(&outcome, "topUp"))
+    {
+        payer_fees += pathusd_fee(&receipt(&session.chain, hash).await, payer);
+    }
+    assert_eq!(
+        balance(&session.chain, payer).await,
+        payer_before - total - payer_fees
     );
 }

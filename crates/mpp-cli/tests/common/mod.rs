@@ -1,7 +1,10 @@
 //! Shared by the command's tests: the built `mpp` binary as a long-running child (`serve`,
-//! `proxy`) that announces `listening on URL`, and `mpp pay` pointed at a local chain.
+//! `proxy`) that announces `listening on URL`, `mpp pay` pointed at a local chain, and the
+//! `--metrics` page read as samples.
 
 #![allow(dead_code)]
+
+pub(crate) mod prometheus;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command as StdCommand, Stdio};
@@ -84,6 +87,31 @@ pub(crate) fn serve(
     all.extend([chain.rpc_url(), "--recipient", recipient.as_str()]);
     all.extend_from_slice(args);
     MppProcess::start(&all, env)
+}
+
+/// A running `mpp proxy` and the temporary folder its configuration is kept in.
+pub(crate) struct ProxyProcess {
+    process: MppProcess,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for ProxyProcess {
+    type Target = MppProcess;
+    fn deref(&self) -> &MppProcess {
+        &self.process
+    }
+}
+
+/// `mpp proxy` on a free loopback port with the configuration `config` and `args` added.
+pub(crate) fn proxy(config: &str, args: &[&str]) -> ProxyProcess {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("proxy.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut all = vec!["proxy", "--listen", "127.0.0.1:0", "--config"];
+    all.push(path.to_str().unwrap());
+    all.extend_from_slice(args);
+    let process = MppProcess::start(&all, &[]);
+    ProxyProcess { process, _dir: dir }
 }
 
 /// `mpp pay URL` against `chain`, with no key unless the test gives one.

@@ -65,7 +65,7 @@ fn run(
         origin: ORIGIN,
         responder,
         now: SystemTime::now(),
-        deposits: &[],
+        quotes: &[],
     };
     decide(provider, options, status, headers, &cx)
 }
@@ -288,4 +288,60 @@ fn events_report_challenges_and_refusals() {
         *seen.lock().unwrap(),
         ["received 1", "refused allowed-methods"]
     );
+}
+
+/// Pays like [`Supports`], but states its own price: 3 units of `tok`, to `merchant` on chain 7.
+struct Quoting;
+
+impl PaymentProvider for Quoting {
+    fn supports(&self, method: &str, _intent: &str) -> bool {
+        method == "quoted"
+    }
+    async fn pay(&self, challenge: &Challenge) -> Result<Credential, MppError> {
+        Supports(&["quoted"]).pay(challenge).await
+    }
+}
+
+/// The quote [`Quoting`] gives for every challenge.
+fn quote() -> mpp_core::Quote {
+    mpp_core::Quote::new(Amount::new(3), "TOK")
+        .recipient("merchant")
+        .chain_id(7)
+}
+
+#[test]
+fn a_providers_quote_is_what_the_policy_checks() {
+    // The challenge says 1000 usd; the provider says it pays 3 tok on chain 7.
+    let offered = [challenge("quoted", 1000, Some(60))];
+    let quotes = [(offered[0].id.clone(), quote())];
+    let cx = Context {
+        origin: ORIGIN,
+        responder: ORIGIN,
+        now: SystemTime::now(),
+        quotes: &quotes,
+    };
+    let decide_with = |policy: SpendPolicy| {
+        let options = PayOptions::new().policy(policy);
+        decide(
+            &Quoting,
+            &options,
+            StatusCode::PAYMENT_REQUIRED,
+            &headers(&offered, false),
+            &cx,
+        )
+    };
+    let plan = match decide_with(SpendPolicy::new().max_per_request("tok", Amount::new(3))) {
+        Decision::Pay { plan, .. } => plan,
+        other => panic!("expected a payment, got {other:?}"),
+    };
+    assert_eq!(plan.amount, Some(Amount::new(3)));
+    assert_eq!(plan.currency.as_deref(), Some("TOK"));
+    assert_eq!(plan.recipient.as_deref(), Some("merchant"));
+    assert_eq!(plan.chain_id, Some(7));
+    match decide_with(SpendPolicy::new().max_per_request("tok", Amount::new(2))) {
+        Decision::Fail(PaymentError::Refused(refusal)) => {
+            assert_eq!(refusal.rule, Rule::MaxPerRequest);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }

@@ -1,6 +1,6 @@
 //! [`RedotPayAnyRail`]: one provider for both rails, preferring the balance.
 
-use mpp_core::{Challenge, Credential, MppError, PaymentProvider};
+use mpp_core::{Challenge, Credential, MppError, PaymentProvider, Quote};
 
 use super::challenge::{payable_request, supports};
 use super::{OnChainPayer, RedotPayBalance, RedotPayCrypto};
@@ -46,6 +46,17 @@ impl<P: OnChainPayer> PaymentProvider for RedotPayAnyRail<P> {
         } else {
             self.crypto.pay(challenge).await
         }
+    }
+
+    /// The crypto rail's quote when that is the rail it pays; the balance rail's price is
+    /// the challenge's own.
+    async fn quote(&self, challenge: &Challenge) -> Result<Option<Quote>, MppError> {
+        let balance = payable_request(challenge)
+            .is_ok_and(|request| request.method_details.balance.is_some());
+        if balance {
+            return Ok(None);
+        }
+        self.crypto.quote(challenge).await
     }
 }
 
@@ -97,5 +108,25 @@ mod tests {
         assert_eq!(crypto.payload.kind(), Some("crypto"));
         assert_eq!(crypto.payload.get_str("hash"), Some(HASH));
         assert_eq!(crypto.payload.get("chainId"), Some(&json!(1)));
+    }
+
+    #[tokio::test]
+    async fn quotes_the_crypto_rail_only_when_it_pays_it() {
+        let wallet = |_: CryptoEntry| async { Ok::<_, MppError>(String::from(HASH)) };
+        let provider =
+            RedotPayBalance::new("rdt").or_crypto(RedotPayCrypto::new(wallet).decimals(6));
+        let entry = json!({"chainId": 1, "currency": "0xaa", "amount": "1.5", "decimal": 0, "recipient": "0xbb"});
+        let crypto = provider
+            .quote(&challenge(json!({"crypto": [entry]})))
+            .await
+            .unwrap()
+            .expect("a quote for the crypto rail");
+        assert_eq!(crypto.amount, mpp_core::Amount::new(1_500_000));
+        assert_eq!(crypto.currency, "0xaa");
+        assert_eq!(crypto.recipient.as_deref(), Some("0xbb"));
+        assert_eq!(crypto.chain_id, Some(1));
+        // The balance rail is paid when offered: its price is the challenge's own.
+        let both = challenge(json!({"balance": {}, "crypto": [entry]}));
+        assert_eq!(provider.quote(&both).await.unwrap(), None);
     }
 }

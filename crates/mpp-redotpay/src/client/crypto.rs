@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use mpp_core::{Challenge, Credential, MppError, PaymentProvider};
+use mpp_core::{Amount, Challenge, Credential, MppError, PaymentProvider, Quote};
 
 use super::challenge::{payable_request, supports};
 use crate::payload::is_tx_hash;
@@ -60,6 +60,7 @@ pub struct RedotPayCrypto<P> {
     chain_id: Option<u64>,
     currency: Option<String>,
     external_id: Option<String>,
+    decimals: Option<u32>,
 }
 
 impl<P> RedotPayCrypto<P> {
@@ -70,7 +71,42 @@ impl<P> RedotPayCrypto<P> {
             chain_id: None,
             currency: None,
             external_id: None,
+            decimals: None,
         }
+    }
+
+    /// The decimals of the tokens it pays (6 for TIP-20 tokens on Tempo). With them it states
+    /// what it pays in base units of the token ([`PaymentProvider::quote`]), so a client's
+    /// amount caps and budgets apply to RedotPay challenges, whose own `amount` is in currency
+    /// units.
+    ///
+    /// ```
+    /// use mpp_core::{Challenge, EncodedJson, MppError, PaymentProvider};
+    /// use mpp_redotpay::CryptoEntry;
+    /// use mpp_redotpay::client::RedotPayCrypto;
+    ///
+    /// let wallet = |_: CryptoEntry| async { Ok::<_, MppError>(String::from("0x…")) };
+    /// let provider = RedotPayCrypto::new(wallet).decimals(6);
+    /// let request = serde_json::json!({
+    ///     "amount": "0.25", "decimal": 0, "currency": "usd",
+    ///     "methodDetails": {"crypto": [{"chainId": 4217, "amount": "0.25", "decimal": 0,
+    ///         "currency": "0x20c0000000000000000000000000000000000000", "recipient": "0xabc"}]},
+    /// });
+    /// let challenge = Challenge::builder("r", "redotpay", "charge", EncodedJson::from_json(request)?)
+    ///     .expires("2999-01-01T00:00:00Z")
+    ///     .id("c");
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let quote = provider.quote(&challenge).await?.expect("an entry it pays");
+    /// assert_eq!(quote.amount.base_units(), 250_000);
+    /// assert_eq!(quote.chain_id, Some(4217));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn decimals(mut self, decimals: u32) -> Self {
+        self.decimals = Some(decimals);
+        self
     }
 
     /// Only pays entries on this chain.
@@ -130,6 +166,21 @@ impl<P: OnChainPayer> PaymentProvider for RedotPayCrypto<P> {
         }
         Ok(Credential::new(challenge.to_echo(), payload.to_payload()))
     }
+
+    /// The entry it would pay, in base units of its token, once [`decimals`](Self::decimals)
+    /// are known; `None` without them, or when the challenge offers no entry it pays.
+    async fn quote(&self, challenge: &Challenge) -> Result<Option<Quote>, MppError> {
+        Ok(self.decimals.and_then(|decimals| {
+            let request = payable_request(challenge).ok()?;
+            let entry = self.select(&request.method_details.crypto)?;
+            let amount = entry.base_units(decimals).ok()?;
+            Some(
+                Quote::new(Amount::new(amount), entry.currency.trim())
+                    .recipient(entry.recipient.trim())
+                    .chain_id(entry.chain_id),
+            )
+        }))
+    }
 }
 
 impl<P> std::fmt::Debug for RedotPayCrypto<P> {
@@ -138,6 +189,7 @@ impl<P> std::fmt::Debug for RedotPayCrypto<P> {
             .field("chain_id", &self.chain_id)
             .field("currency", &self.currency)
             .field("external_id", &self.external_id)
+            .field("decimals", &self.decimals)
             .finish_non_exhaustive()
     }
 }

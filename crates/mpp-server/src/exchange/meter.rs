@@ -2,6 +2,8 @@
 //! channel either manages the channel (answered 204) or pays for this request, whose price is
 //! charged to the channel's credit.
 
+use std::time::Instant;
+
 use mpp_core::VerifyError;
 use serde_json::Value;
 
@@ -12,12 +14,17 @@ use crate::{ChargeOutcome, Payment};
 impl Exchange<'_> {
     /// What a verified payment lets the request do: for a one-time payment, run the handler;
     /// for a session credential, see [`Metering`](mpp_core::Metering).
-    pub(super) async fn meter(&self, payment: Payment) -> Result<ChargeOutcome, Refusal> {
+    pub(super) async fn meter(
+        &self,
+        payment: Payment,
+        started: Instant,
+    ) -> Result<ChargeOutcome, Refusal> {
         let credential = payment.credential();
         let Some(metering) = self.terms.metering_for(&credential.challenge) else {
             return Ok(ChargeOutcome::Paid(payment));
         };
-        let refuse = |error: VerifyError| Refusal::of(error, &credential.challenge);
+        let refuse =
+            |error: VerifyError| Refusal::of(error, &credential.challenge, started.elapsed());
         let channel = payment.receipt().reference.clone();
         if metering.manages_only(credential) || !self.context.asks_for_content() {
             let receipt = payment.receipt().clone();
@@ -30,10 +37,17 @@ impl Exchange<'_> {
                 "the session request has no amount in base units",
             ))
         })?;
-        let receipt = metering
+        let mut receipt = metering
             .charge(&channel, price, &credential.challenge.id)
             .await
             .map_err(refuse)?;
+        // What only the verification knew (the open's transaction hash) stays in the receipt.
+        for (key, value) in &payment.receipt().extra {
+            receipt
+                .extra
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
         Payment::session(credential.clone(), receipt, &channel)
             .map(ChargeOutcome::Paid)
             .map_err(|e| refuse(VerifyError::other(e)))

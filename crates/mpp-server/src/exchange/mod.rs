@@ -46,9 +46,12 @@ pub(crate) async fn run(
                 .map(ChargeOutcome::PaymentRequired);
         }
         Ok(Some(credential)) => match exchange.verify(credential).await {
-            Ok(outcome) => {
+            Ok((outcome, elapsed)) => {
                 if let ChargeOutcome::Paid(payment) | ChargeOutcome::Managed(payment) = &outcome {
-                    emit(&mpp.inner.hooks, &Event::PaymentVerified { payment });
+                    emit(
+                        &mpp.inner.hooks,
+                        &Event::PaymentVerified { payment, elapsed },
+                    );
                 }
                 return Ok(outcome);
             }

@@ -1,6 +1,8 @@
 //! Checking a credential against what this route issues now (through its
 //! [`RouteTerms`](crate::RouteTerms)), and reporting a refusal.
 
+use std::time::{Duration, Instant};
+
 use mpp_core::{Credential, VerifyError};
 use tracing::Instrument as _;
 
@@ -13,6 +15,7 @@ pub(super) struct Refusal {
     pub(super) error: VerifyError,
     challenge_id: Option<String>,
     method: Option<String>,
+    elapsed: Duration,
 }
 
 impl Refusal {
@@ -22,15 +25,21 @@ impl Refusal {
             error,
             challenge_id: None,
             method: None,
+            elapsed: Duration::ZERO,
         }
     }
 
-    /// A refusal of a credential that answered `challenge`.
-    pub(super) fn of(error: VerifyError, challenge: &mpp_core::Challenge) -> Self {
+    /// A refusal of a credential that answered `challenge`, after `elapsed` of verification.
+    pub(super) fn of(
+        error: VerifyError,
+        challenge: &mpp_core::Challenge,
+        elapsed: Duration,
+    ) -> Self {
         Self {
             error,
             challenge_id: Some(challenge.id.clone()),
             method: Some(challenge.method.clone()),
+            elapsed,
         }
     }
 
@@ -51,6 +60,7 @@ impl Refusal {
                 challenge_id: self.challenge_id.as_deref(),
                 method: self.method.as_deref(),
                 error: &self.error,
+                elapsed: self.elapsed,
             },
         );
     }
@@ -58,8 +68,13 @@ impl Refusal {
 
 impl Exchange<'_> {
     /// Verifies a credential (see [`Mpp::charge`](crate::Mpp::charge) for the order of checks)
-    /// and, for a session, charges the request to its channel.
-    pub(super) async fn verify(&self, credential: Credential) -> Result<ChargeOutcome, Refusal> {
+    /// and, for a session, charges the request to its channel. The outcome comes with how
+    /// long verifying it took.
+    pub(super) async fn verify(
+        &self,
+        credential: Credential,
+    ) -> Result<(ChargeOutcome, Duration), Refusal> {
+        let started = Instant::now();
         let span = tracing::info_span!(
             "mpp.verify",
             method = %credential.challenge.method,
@@ -72,7 +87,8 @@ impl Exchange<'_> {
             .verify(&self.mpp.secret, credential)
             .instrument(span.clone())
             .await
-            .map_err(|error| Refusal::of(error, &challenge))?;
-        self.meter(payment).instrument(span).await
+            .map_err(|error| Refusal::of(error, &challenge, started.elapsed()))?;
+        let outcome = self.meter(payment, started).instrument(span).await?;
+        Ok((outcome, started.elapsed()))
     }
 }

@@ -8,8 +8,8 @@ use alloy::primitives::{Address, U256};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use mpp_core::{
-    Amount, Answer, BoxFuture, Challenge, ChargeMode, Credential, DidPkh, MppError, PaymentPayload,
-    PaymentProvider, Present, Retry,
+    Answer, BoxFuture, Challenge, ChargeMode, Credential, DidPkh, MppError, PaymentPayload,
+    PaymentProvider, Present, Quote, Retry,
 };
 use tempo_alloy::primitives::transaction::{FEE_PAYER_SIGNATURE_MARKER, TEMPO_EXPIRING_NONCE_KEY};
 use tempo_alloy::primitives::{TempoSignature, TempoTransaction};
@@ -378,11 +378,11 @@ impl PaymentProvider for TempoProvider {
         Ok(Credential::new(challenge.to_echo(), payload).with_source(source.to_string()))
     }
 
-    async fn deposit(&self, challenge: &Challenge) -> Result<Option<Amount>, MppError> {
+    async fn quote(&self, challenge: &Challenge) -> Result<Option<Quote>, MppError> {
         if challenge.intent != SESSION_INTENT {
             return Ok(None);
         }
-        Ok(Some(self.session_deposit(challenge).await?))
+        Ok(Some(self.session_quote(challenge).await?))
     }
 
     async fn pay_via(

@@ -7,3 +7,4 @@ pub(crate) mod node;
 pub(crate) mod our_server;
 #[cfg(feature = "store")]
 pub(crate) mod replica;
+pub(crate) mod session;

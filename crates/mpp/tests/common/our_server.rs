@@ -1,10 +1,11 @@
-//! Our axum server: `GET /paid` behind `RequirePaymentLayer`, on a loopback port.
+//! Our axum server: `GET /paid` behind `RequirePaymentLayer` (and, for replicas,
+//! `IdempotencyLayer`), on a loopback port.
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use mpp::server::{Mpp, Payment, RequirePaymentLayer};
+use mpp::server::{IdempotencyLayer, Mpp, Payment, RequirePaymentLayer};
 use mpp::tempo::{FeePayer, PATH_USD, TempoCharge};
 use mpp::{ChargeMode, ChargeParams, ServerMethod, ServerSecret, SharedStore};
 use mpp_testkit::alloy_primitives::Address;
@@ -51,9 +52,24 @@ pub(crate) fn handler(method: impl ServerMethod, store: SharedStore) -> Mpp {
 
 /// Serves `GET /paid` behind `mpp` on a loopback port; returns the URL of `/paid`.
 pub(crate) async fn serve_mpp(mpp: Mpp, params: ChargeParams) -> String {
-    let app = Router::new()
+    listen(paid_app(mpp, params)).await
+}
+
+/// [`serve_mpp`] with `IdempotencyLayer` in front of the gate, keeping the responses of paid
+/// requests in `mpp`'s store, as `mpp serve` does.
+pub(crate) async fn serve_idempotent(mpp: Mpp, params: ChargeParams) -> String {
+    let idempotency = IdempotencyLayer::new(mpp.store().clone());
+    listen(paid_app(mpp, params).layer(idempotency)).await
+}
+
+fn paid_app(mpp: Mpp, params: ChargeParams) -> Router {
+    Router::new()
         .route("/paid", get(paid))
-        .layer(RequirePaymentLayer::new(mpp, params));
+        .layer(RequirePaymentLayer::new(mpp, params))
+}
+
+/// Serves `app` on a loopback port until the test's runtime stops; returns the URL of `/paid`.
+async fn listen(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/paid", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -1,6 +1,7 @@
 //! Server replicas as real processes: the test binary starts copies of itself with
-//! [`ROLE_ENV`] set, and each copy serves our Tempo server (`GET /paid`) on a loopback port with
-//! the store named by a URL, then prints `LISTENING <url of /paid>` on stdout. Every replica
+//! [`ROLE_ENV`] set, and each copy serves our Tempo server (`GET /paid`, idempotent retries
+//! included) on a loopback port with the store named by a URL, then prints
+//! `LISTENING <url of /paid>` on stdout. Every replica
 //! has the same realm and secret, so a challenge one issues, another accepts.
 //!
 //! The test binary must have a test named [`REPLICA_TEST`] that calls [`serve_if_replica`];
@@ -15,7 +16,7 @@ use std::time::Duration;
 use mpp::ChargeParams;
 use mpp_testkit::alloy_primitives::Address;
 
-use super::our_server::{handler, serve_mpp, tempo_charge_with_store};
+use super::our_server::{handler, serve_idempotent, tempo_charge_with_store};
 
 /// Names the role of a copy of the test binary; `server` makes it a replica.
 const ROLE_ENV: &str = "MPP_FACADE_TEST_ROLE";
@@ -27,6 +28,10 @@ const RPC_ENV: &str = "MPP_FACADE_TEST_RPC";
 const RECIPIENT_ENV: &str = "MPP_FACADE_TEST_RECIPIENT";
 /// What `GET /paid` costs, in pathUSD.
 const PRICE_ENV: &str = "MPP_FACADE_TEST_PRICE";
+/// With a session: the payee's key (hex), which settles and closes.
+const SESSION_PAYEE_ENV: &str = "MPP_FACADE_TEST_SESSION_PAYEE";
+/// With a session: the escrow's address.
+const SESSION_ESCROW_ENV: &str = "MPP_FACADE_TEST_SESSION_ESCROW";
 
 /// The test that, in a replica, serves instead of testing.
 pub(crate) const REPLICA_TEST: &str = "replica_process";
@@ -45,13 +50,18 @@ pub(crate) struct ReplicaConfig {
     pub(crate) recipient: Address,
     /// The price of `GET /paid`, in pathUSD (`"0.30"`).
     pub(crate) price: String,
+    /// Sell `GET /paid` through sessions (`TempoSession`) instead of charges: the payee's key
+    /// (hex; the recipient must be its address) and the escrow. The payee pays its fees in
+    /// AlphaUSD.
+    pub(crate) session: Option<(String, Address)>,
 }
 
-/// The replica's side: when this process was started as a replica, opens the store, serves
-/// `GET /paid` with it (the same store for the challenge claims, the ledger and the Tempo
-/// method's proof claims), finishes the settlements an earlier replica left pending and
-/// prints `RECOVERED recorded=… abandoned=… unresolved=…`, prints `LISTENING <url>` and serves until it is killed or its stdin
-/// closes (the test that started it is gone). Otherwise returns at once.
+/// The replica's side: when this process was started as a replica, opens the store, finishes
+/// the settlements an earlier replica left pending and prints
+/// `RECOVERED recorded=… abandoned=… unresolved=…`, serves `GET /paid` with the store (the same
+/// store for the challenge claims, the ledger, the Tempo method's proof claims and the
+/// responses kept for idempotent retries), prints `LISTENING <url>` and serves until it is
+/// killed or its stdin closes (the test that started it is gone). Otherwise returns at once.
 pub(crate) async fn serve_if_replica() {
     if std::env::var(ROLE_ENV).as_deref() != Ok("server") {
         return;
@@ -61,15 +71,37 @@ pub(crate) async fn serve_if_replica() {
         .await
         .unwrap_or_else(|e| panic!("the replica cannot open its store: {e}"));
     let recipient: Address = var(RECIPIENT_ENV).parse().unwrap();
-    let method = tempo_charge_with_store(&var(RPC_ENV), recipient, store.clone()).await;
-    let mpp = handler(method, store);
+    let mpp = match std::env::var(SESSION_PAYEE_ENV) {
+        Err(_) => {
+            let method = tempo_charge_with_store(&var(RPC_ENV), recipient, store.clone()).await;
+            handler(method, store)
+        }
+        Ok(payee) => {
+            let charge = mpp::tempo::TempoCharge::builder()
+                .rpc_url(var(RPC_ENV))
+                .currency(mpp::tempo::PATH_USD)
+                .recipient(recipient)
+                .fee_token(mpp_testkit::ALPHA_USD)
+                .store(store.clone())
+                .build()
+                .await
+                .unwrap();
+            let session = charge
+                .session()
+                .payee(payee.parse().unwrap())
+                .escrow(var(SESSION_ESCROW_ENV).parse().unwrap())
+                .build()
+                .unwrap();
+            handler(session, store)
+        }
+    };
     // What an earlier replica left pending is finished before serving.
     let done = mpp.recover().await.expect("the recovery pass");
     println!(
         "\nRECOVERED recorded={} abandoned={} unresolved={}",
         done.recorded, done.abandoned, done.unresolved
     );
-    let url = serve_mpp(mpp, ChargeParams::new(var(PRICE_ENV))).await;
+    let url = serve_idempotent(mpp, ChargeParams::new(var(PRICE_ENV))).await;
     // libtest may have printed "test replica_process ... " on this line already.
     println!("\nLISTENING {url}");
     // The parent holds our stdin; when it goes away, so do we.
@@ -99,6 +131,12 @@ impl ReplicaProcess {
             .env(RPC_ENV, &config.rpc_url)
             .env(RECIPIENT_ENV, config.recipient.to_string())
             .env(PRICE_ENV, &config.price)
+            .envs(config.session.iter().flat_map(|(payee, escrow)| {
+                [
+                    (SESSION_PAYEE_ENV, payee.clone()),
+                    (SESSION_ESCROW_ENV, escrow.to_string()),
+                ]
+            }))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -2,7 +2,7 @@
 //! top-up presented first) and sign the next voucher; the channel is in the store before the
 //! credential leaves.
 
-use mpp_core::{Answer, Challenge, Credential, MppError, Present, ProblemType};
+use mpp_core::{Answer, Challenge, Credential, MppError, Present, ProblemType, Quote};
 
 use super::channel::{self, ChannelStatus, SessionChannel, Stored};
 use super::error::ChannelError;
@@ -17,11 +17,9 @@ use crate::TempoProvider;
 const MAX_ROUNDS: usize = 8;
 
 impl TempoProvider {
-    /// What paying `challenge` puts into a channel now: the opening deposit, a top-up, or zero.
-    pub(crate) async fn session_deposit(
-        &self,
-        challenge: &Challenge,
-    ) -> Result<mpp_core::Amount, ChannelError> {
+    /// What paying `challenge` costs: the price per unit in the challenge's currency, and what
+    /// it puts into a channel now (the opening deposit, a top-up, or zero), which budgets count.
+    pub(crate) async fn session_quote(&self, challenge: &Challenge) -> Result<Quote, ChannelError> {
         let offer = Offer::read(challenge, self.address(), self.sessions.options())?;
         let current = channel::load(self.sessions.store(), &offer.key).await?;
         let step = plan::next(
@@ -29,7 +27,14 @@ impl TempoProvider {
             &offer,
             self.sessions.options(),
         )?;
-        Ok(step.deposit())
+        // The currency as the challenge writes it, as a spend policy reads it.
+        let currency = challenge
+            .request
+            .json()
+            .get("currency")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        Ok(Quote::new(offer.price(), currency).deposit(step.deposit()))
     }
 
     /// Pays `challenge` from this payer's channel for its terms.

@@ -122,7 +122,9 @@ impl Channel {
     /// Refuses a channel that can take no more vouchers or charges.
     pub(crate) fn check_open(&self) -> Result<(), VerifyError> {
         if self.finalized {
-            return Err(VerifyError::ChannelFinalized("the channel is closed".into()));
+            return Err(VerifyError::ChannelFinalized(
+                "the channel is closed".into(),
+            ));
         }
         if self.close_requested_at != 0 {
             return Err(VerifyError::ChannelFinalized(
@@ -175,7 +177,10 @@ pub(crate) struct Stored {
 }
 
 /// Reads a channel.
-pub(crate) async fn load(store: &SharedStore, channel_id: B256) -> Result<Option<Stored>, VerifyError> {
+pub(crate) async fn load(
+    store: &SharedStore,
+    channel_id: B256,
+) -> Result<Option<Stored>, VerifyError> {
     let Some(record) = store.get_record(&key(channel_id)).await? else {
         return Ok(None);
     };
@@ -189,10 +194,16 @@ pub(crate) async fn load(store: &SharedStore, channel_id: B256) -> Result<Option
 
 /// Writes a channel that the store must not hold yet; false when another writer created it
 /// first.
-pub(crate) async fn create(store: &SharedStore, channel_id: B256, channel: &Channel) -> Result<bool, VerifyError> {
+pub(crate) async fn create(
+    store: &SharedStore,
+    channel_id: B256,
+    channel: &Channel,
+) -> Result<bool, VerifyError> {
     let bytes = serde_json::to_vec(channel).map_err(VerifyError::other)?;
     Ok(matches!(
-        store.put_record(&key(channel_id), None, &bytes, None).await?,
+        store
+            .put_record(&key(channel_id), None, &bytes, None)
+            .await?,
         Put::Written(_)
     ))
 }

@@ -62,7 +62,11 @@ pub(super) async fn verify(
     }
     let voucher = payload.voucher();
     voucher
-        .verify(&escrow, &payload.signature, channel.descriptor.effective_signer())
+        .verify(
+            &escrow,
+            &payload.signature,
+            channel.descriptor.effective_signer(),
+        )
         .map_err(refusal)?;
     let call = escrow
         .close_call(&channel.descriptor, &voucher, capture, &payload.signature)
@@ -71,7 +75,9 @@ pub(super) async fn verify(
         .session
         .send(&channel, channel_id, call, Kind::Close, capture)
         .await?;
-    let mut receipt = channel.receipt(ctx.challenge_id(), channel_id).with_tx_hash(hash);
+    let mut receipt = channel
+        .receipt(ctx.challenge_id(), channel_id)
+        .with_tx_hash(hash);
     receipt.accepted_cumulative = amount;
     Ok(receipt)
 }

@@ -30,7 +30,9 @@ pub enum SessionBuildError {
         source: AmountError,
     },
     /// The key that settles is neither the payee nor, on the reserve, its operator.
-    #[error("the legacy escrow lets only the payee settle and close: the key is not the recipient's")]
+    #[error(
+        "the legacy escrow lets only the payee settle and close: the key is not the recipient's"
+    )]
     OperatorOnLegacyEscrow,
 }
 

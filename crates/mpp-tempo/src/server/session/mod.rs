@@ -45,8 +45,10 @@ use crate::session::{
 /// a 402 saying how much more it needs), answers the management credentials with 204, and
 /// sends every paid response the session receipt. As the payee it settles the highest voucher
 /// on demand ([`settle`](Self::settle)) or past a threshold, and closes the channel when the
-/// payer asks, capturing exactly what was spent. Channel state lives in the store: share a
-/// durable one between replicas, and run [`recover`](ServerMethod::recover) at start-up.
+/// payer asks, capturing exactly what was spent. The payee pays the fees of those
+/// transactions in the charge's fee token when one is set, else in the channel's token. Channel
+/// state lives in the store: share a durable one between replicas, and run
+/// [`recover`](ServerMethod::recover) at start-up.
 ///
 /// ```no_run
 /// use mpp_tempo::{PATH_USD, PrivateKeySigner, TempoCharge};
@@ -134,7 +136,10 @@ impl TempoSession {
     }
 
     /// The typed request for `params`.
-    pub fn session_request(&self, params: &ChargeParams) -> Result<TempoSessionRequest, PriceError> {
+    pub fn session_request(
+        &self,
+        params: &ChargeParams,
+    ) -> Result<TempoSessionRequest, PriceError> {
         let cfg = &self.inner;
         let decimals = cfg.charge.inner().decimals;
         let amount = Amount::from_decimal(&params.amount, decimals)?;
@@ -254,7 +259,10 @@ impl ServerMethod for TempoSession {
 impl Metering for TempoSession {
     fn manages_only(&self, credential: &Credential) -> bool {
         matches!(
-            credential.payload.get_str("action").map(SessionAction::from_str),
+            credential
+                .payload
+                .get_str("action")
+                .map(SessionAction::from_str),
             Some(Ok(SessionAction::TopUp | SessionAction::Close))
         )
     }
@@ -305,7 +313,10 @@ impl TempoSession {
         let Some(threshold) = self.inner.settle_threshold else {
             return;
         };
-        let unsettled = channel.accepted.checked_sub(channel.settled).unwrap_or_default();
+        let unsettled = channel
+            .accepted
+            .checked_sub(channel.settled)
+            .unwrap_or_default();
         if unsettled < threshold || !self.begin_settling(channel_id) {
             return;
         }

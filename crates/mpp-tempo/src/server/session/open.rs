@@ -29,10 +29,9 @@ pub(super) async fn verify(
     }
     let (receipt, hash) = payer_tx::submit(ctx, &opened.transaction, opened.open.deposit).await?;
     let escrow = ctx.inner().escrow;
-    let announced = escrow
-        .channel_events(&receipt.logs)
-        .iter()
-        .any(|event| matches!(event, ChannelEvent::Opened { .. }) && event.channel_id() == channel_id);
+    let announced = escrow.channel_events(&receipt.logs).iter().any(|event| {
+        matches!(event, ChannelEvent::Opened { .. }) && event.channel_id() == channel_id
+    });
     if !announced {
         return Err(VerifyError::failed(
             "the open transaction did not open the channel it names",
@@ -57,5 +56,7 @@ pub(super) async fn verify(
             .with_descriptor(opened.descriptor);
         return voucher::accept(ctx, &first).await;
     }
-    Ok(channel.receipt(ctx.challenge_id(), channel_id).with_tx_hash(hash))
+    Ok(channel
+        .receipt(ctx.challenge_id(), channel_id)
+        .with_tx_hash(hash))
 }

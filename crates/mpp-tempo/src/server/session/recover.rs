@@ -3,7 +3,7 @@
 //! has more unsettled than the threshold).
 
 use alloy::primitives::B256;
-use mpp_core::{Recovery, RecordStore, ReplayStore, StoreError};
+use mpp_core::{RecordStore, Recovery, ReplayStore, StoreError};
 
 use super::TempoSession;
 use super::channel::{self, Channel, KEY_PREFIX};
@@ -37,7 +37,10 @@ async fn finish_pending(session: &TempoSession) -> Result<Recovery, StoreError> 
         }
         match settlement::outcome(charge, &entry.reference, &data.tx).await {
             Outcome::Settled => {
-                if let Err(err) = session.apply(data.channel_id, data.kind, data.settled).await {
+                if let Err(err) = session
+                    .apply(data.channel_id, data.kind, data.settled)
+                    .await
+                {
                     tracing::warn!(target: "mpp_tempo::recover", channel_id = %data.channel_id, error = %err, "a mined settlement's channel could not be updated");
                 }
                 store.record(entry.clone()).await?;
@@ -85,7 +88,10 @@ async fn settle_due(session: &TempoSession) -> Result<Recovery, StoreError> {
 }
 
 /// Settles one channel if it is due; true when a transaction was sent.
-async fn settle_one(session: &TempoSession, channel_id: B256) -> Result<bool, mpp_core::VerifyError> {
+async fn settle_one(
+    session: &TempoSession,
+    channel_id: B256,
+) -> Result<bool, mpp_core::VerifyError> {
     let rpc = &session.inner.charge.inner().rpc;
     let Some(stored) = channel::load(session.store(), channel_id).await? else {
         return Ok(false);
@@ -97,7 +103,10 @@ async fn settle_one(session: &TempoSession, channel_id: B256) -> Result<bool, mp
         Ok(())
     })
     .await?;
-    let unsettled = channel.accepted.checked_sub(channel.settled).unwrap_or_default();
+    let unsettled = channel
+        .accepted
+        .checked_sub(channel.settled)
+        .unwrap_or_default();
     if channel.finalized || unsettled.is_zero() {
         return Ok(false);
     }

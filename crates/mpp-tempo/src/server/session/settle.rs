@@ -75,10 +75,11 @@ impl TempoSession {
     ) -> Result<B256, VerifyError> {
         let inner = &self.inner;
         let rpc = &inner.charge.inner().rpc;
+        let fee_token = inner.charge.inner().fee_token;
         let draft = Draft {
             chain_id: channel.escrow.chain_id,
             calls: vec![call],
-            fee_token: Some(channel.descriptor.token),
+            fee_token: Some(fee_token.unwrap_or(channel.descriptor.token)),
         };
         let signed = tx::sign(rpc, inner.payee.as_ref(), draft)
             .await

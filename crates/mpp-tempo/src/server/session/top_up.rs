@@ -17,7 +17,9 @@ pub(super) async fn verify(
         .await?
         .ok_or_else(|| VerifyError::ChannelNotFound(format!("no channel {channel_id}")))?;
     if known.channel.finalized {
-        return Err(VerifyError::ChannelFinalized("the channel is closed".into()));
+        return Err(VerifyError::ChannelFinalized(
+            "the channel is closed".into(),
+        ));
     }
     let top_up = TopUpTransaction::verify(&payload, &ctx.terms, &known.channel.descriptor)
         .map_err(refusal)?;

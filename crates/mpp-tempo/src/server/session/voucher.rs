@@ -73,7 +73,11 @@ pub(super) async fn accept(
     let escrow = channel.escrow.escrow();
     payload
         .voucher()
-        .verify(&escrow, &payload.signature, channel.descriptor.effective_signer())
+        .verify(
+            &escrow,
+            &payload.signature,
+            channel.descriptor.effective_signer(),
+        )
         .map_err(refusal)?;
     if amount <= channel.settled {
         return Err(VerifyError::failed(format!(
