@@ -11,18 +11,23 @@
 //!   cumulative amount again;
 //! - a server that forgot the channel: our server adopts it on the reserve (the voucher carries
 //!   its descriptor); on the legacy escrow and on mppx's server, the 410 makes the client open a
-//!   new channel and the request is paid.
+//!   new channel and the request is paid;
+//! - a server sponsoring fees (ours, mppx's): the open and the top-up go as fee-payer envelopes,
+//!   the payer pays no fee at all;
+//! - the spend policy counts deposits, not prices: a budget of one deposit pays its fifty
+//!   requests and refuses the top-up; a maximum deposit below the suggestion refuses the open;
+//!   nothing is signed when it refuses.
 
 mod common;
 
 use std::time::Duration;
 
-use mpp::client::Fetch as _;
+use mpp::client::{Fetch as _, PaymentError, Rule, SpendPolicy};
 use mpp::tempo::{
-    ChannelStatus, PATH_USD, SessionChannel, SessionOptions, SessionReceipt, TIP20_CHANNEL_RESERVE,
-    TempoCharge, TempoProvider, TempoSession,
+    ChannelStatus, FeePayer, PATH_USD, SessionChannel, SessionOptions, SessionReceipt,
+    TIP20_CHANNEL_RESERVE, TempoCharge, TempoProvider, TempoSession,
 };
-use mpp::{ChargeParams, Receipt, SharedStore};
+use mpp::{Amount, ChargeParams, Receipt, SharedStore};
 use mpp_testkit::alloy_primitives::{Address, B256, U256, address, keccak256};
 use mpp_testkit::{FundedKey, TempoChain, TempoChainOptions};
 use serde_json::{Value, json};
@@ -76,20 +81,36 @@ impl Parties {
     /// Our session server selling `GET /paid` at [`PRICE`] through `escrow` (the reserve when
     /// `None`), keeping its channels in `store`; returns the URL of `/paid`.
     async fn our_server(&self, escrow: Option<Address>, store: SharedStore) -> String {
-        let session = self.session(escrow, store.clone()).await;
+        self.our_sponsored_server(escrow, store, None).await
+    }
+
+    /// [`our_server`](Self::our_server) with `sponsor` paying the payers' fees.
+    async fn our_sponsored_server(
+        &self,
+        escrow: Option<Address>,
+        store: SharedStore,
+        sponsor: Option<&FundedKey>,
+    ) -> String {
+        let session = self.session(escrow, store.clone(), sponsor).await;
         serve_mpp(handler(session, store), ChargeParams::new(PRICE)).await
     }
 
-    async fn session(&self, escrow: Option<Address>, store: SharedStore) -> TempoSession {
-        let charge = TempoCharge::builder()
+    async fn session(
+        &self,
+        escrow: Option<Address>,
+        store: SharedStore,
+        sponsor: Option<&FundedKey>,
+    ) -> TempoSession {
+        let mut charge = TempoCharge::builder()
             .rpc_url(self.chain.rpc_url())
             .currency(PATH_USD)
             .recipient(self.payee.address())
             .rpc_timeout(Duration::from_secs(15))
-            .store(store)
-            .build()
-            .await
-            .unwrap();
+            .store(store);
+        if let Some(sponsor) = sponsor {
+            charge = charge.fee_payer(FeePayer::local(sponsor.signer().clone()));
+        }
+        let charge = charge.build().await.unwrap();
         let mut builder = charge
             .session()
             .payee(self.payee.signer().clone())
@@ -312,6 +333,136 @@ async fn a_server_that_forgot_the_channel_is_recovered() {
             after.spent.base_units() + PRICE_UNITS
         );
     }
+}
+
+/// A server that sponsors fees: the payer's open and top-up go as fee-payer envelopes, the
+/// sponsor pays their fees, the payer pays exactly the prices.
+#[tokio::test]
+async fn sponsored_opens_and_top_ups_cost_the_payer_no_fee() {
+    let parties = parties().await;
+    let sponsor = parties.chain.funded_key(FEE_FUNDS).await.unwrap();
+    let legacy = parties.legacy();
+    let mppx = MppxServer::start_session(&[
+        ("RPC_URL", parties.chain.rpc_url().to_owned()),
+        ("CHAIN_ID", parties.chain.chain_id().to_string()),
+        (
+            "SECRET_KEY",
+            String::from("session-client-test-secret-0123456789abcdef"),
+        ),
+        ("RECIPIENT", parties.payee.address().to_string()),
+        ("PRIVATE_KEY", parties.payee.private_key_hex()),
+        ("CURRENCY", PATH_USD.to_string()),
+        ("AMOUNT", String::from(PRICE)),
+        ("SUGGESTED_DEPOSIT", String::from(SUGGESTED_DEPOSIT)),
+        ("FEE_PAYER_KEY", sponsor.private_key_hex()),
+    ])
+    .await;
+    let servers = [
+        parties
+            .our_sponsored_server(None, SharedStore::default(), Some(&sponsor))
+            .await,
+        parties
+            .our_sponsored_server(Some(legacy), SharedStore::default(), Some(&sponsor))
+            .await,
+        mppx.paid_url(),
+    ];
+    let payer = parties.payer.address();
+    for url in servers {
+        let provider = parties.provider(SharedStore::default());
+        let payer_before = balance(&parties.chain, payer).await;
+        let sponsor_fees = parties.fees_of(sponsor.address()).await;
+        // Fifty-five requests: the open, fifty vouchers, a top-up and four more.
+        for n in 1..=55u128 {
+            let receipt = pay(&provider, &url).await;
+            assert_eq!(receipt.spent.base_units(), n * PRICE_UNITS, "{url}");
+        }
+        let channel = only_channel(&provider).await;
+        assert_eq!(channel.deposit.base_units(), 2 * DEPOSIT_UNITS, "{url}");
+        provider.close_channel(channel.channel_id).await.unwrap();
+        assert_eq!(
+            parties.fees_of(payer).await,
+            0,
+            "{url}: the payer paid a fee"
+        );
+        assert_eq!(
+            balance(&parties.chain, payer).await,
+            payer_before - 55 * PRICE_UNITS,
+            "{url}"
+        );
+        assert!(
+            parties.fees_of(sponsor.address()).await > sponsor_fees,
+            "{url}: the sponsor paid the open and the top-up"
+        );
+    }
+}
+
+/// The spend policy counts what goes into channels: a budget of one deposit pays fifty
+/// requests from it and refuses the top-up the fifty-first needs; a maximum deposit below the
+/// suggested one refuses the open. Nothing is signed on a refusal.
+#[tokio::test]
+async fn the_spend_policy_counts_deposits() {
+    let parties = parties().await;
+    let url = parties.our_server(None, SharedStore::default()).await;
+    let currency = PATH_USD.to_string();
+    let provider = parties.provider(SharedStore::default());
+    let policy = SpendPolicy::new()
+        .max_per_request(&currency, Amount::new(PRICE_UNITS))
+        .budget(&currency, Amount::new(DEPOSIT_UNITS));
+    let client = reqwest::Client::new();
+    for _ in 0..50 {
+        let response = client
+            .get(&url)
+            .send_with_payment(&provider)
+            .policy(policy.clone())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(policy.spent(&currency), Amount::new(DEPOSIT_UNITS));
+    let refused = client
+        .get(&url)
+        .send_with_payment(&provider)
+        .policy(policy.clone())
+        .await
+        .unwrap_err();
+    match refused {
+        PaymentError::Refused(refusal) => assert_eq!(refusal.rule, Rule::Budget),
+        other => panic!("{other:?}"),
+    }
+    let channel = only_channel(&provider).await;
+    assert_eq!(channel.deposit.base_units(), DEPOSIT_UNITS, "no top-up");
+    assert_eq!(
+        channel.cumulative.base_units(),
+        50 * PRICE_UNITS,
+        "no voucher"
+    );
+
+    let fresh = parties.provider(SharedStore::default());
+    let capped = SpendPolicy::new().max_deposit(&currency, Amount::new(DEPOSIT_UNITS - 1));
+    let refused = client
+        .get(&url)
+        .send_with_payment(&fresh)
+        .policy(capped)
+        .await
+        .unwrap_err();
+    match refused {
+        PaymentError::Refused(refusal) => assert_eq!(refusal.rule, Rule::MaxDeposit),
+        other => panic!("{other:?}"),
+    }
+    assert!(fresh.channels().await.unwrap().is_empty(), "nothing opened");
+    // The provider's own maximum opens smaller instead.
+    let small = TempoProvider::new(parties.payer.signer().clone(), parties.chain.rpc_url())
+        .unwrap()
+        .with_sessions(SessionOptions::new().max_deposit(Amount::new(3 * PRICE_UNITS)));
+    for _ in 0..4 {
+        pay(&small, &url).await;
+    }
+    let channel = only_channel(&small).await;
+    assert_eq!(
+        channel.deposit.base_units(),
+        6 * PRICE_UNITS,
+        "an open and a top-up of three"
+    );
 }
 
 /// Our client pays the official mppx 0.11 `tempo.session` server: open, vouchers, a top-up,
