@@ -81,6 +81,16 @@ impl SessionChannel {
         self.status == ChannelStatus::Open
     }
 
+    /// Every channel kept in `store`, of every payer, in key order (a provider's own are
+    /// [`TempoProvider::channels`](crate::TempoProvider::channels)).
+    pub async fn all(store: &SharedStore) -> Result<Vec<Self>, ChannelError> {
+        Ok(under(store, KEY_PREFIX)
+            .await?
+            .into_iter()
+            .map(|(_, channel)| channel)
+            .collect())
+    }
+
     /// The highest voucher's signature.
     pub(crate) fn voucher_signature(&self) -> Result<VoucherSignature, ChannelError> {
         VoucherSignature::from_bytes(&self.signature).map_err(ChannelError::Session)
@@ -179,8 +189,16 @@ pub(crate) async fn list(
     store: &SharedStore,
     payer: Address,
 ) -> Result<Vec<(String, SessionChannel)>, ChannelError> {
+    under(store, &payer_prefix(payer)).await
+}
+
+/// The channels whose keys start with `prefix`, with their keys.
+async fn under(
+    store: &SharedStore,
+    prefix: &str,
+) -> Result<Vec<(String, SessionChannel)>, ChannelError> {
     let mut channels = Vec::new();
-    for (key, record) in store.list_records(&payer_prefix(payer)).await? {
+    for (key, record) in store.list_records(prefix).await? {
         channels.push((key, decode(&record.value)?));
     }
     Ok(channels)
