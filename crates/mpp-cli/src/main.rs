@@ -1,6 +1,7 @@
 //! The `mpp` command: pay for HTTP requests, serve and gate paid APIs, and inspect Machine
 //! Payments Protocol headers.
 
+mod channel;
 mod decode;
 mod dev;
 mod discover;
@@ -13,6 +14,7 @@ mod output;
 mod pay;
 mod proxy;
 mod serve;
+mod session;
 mod store;
 
 use std::process::ExitCode;
@@ -50,6 +52,9 @@ enum Command {
     /// List or export the payments a server recorded in its --store.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// List or close the payment channels `mpp pay --session` keeps in a channel file.
+    #[command(subcommand)]
+    Channel(channel::ChannelCommand),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +68,7 @@ fn main() -> ExitCode {
         Command::Discover(args) => runtime().and_then(|rt| rt.block_on(discover::run(args))),
         Command::Dev(args) => runtime().and_then(|rt| rt.block_on(dev::run(args))),
         Command::Ledger(command) => runtime().and_then(|rt| rt.block_on(ledger::run(command))),
+        Command::Channel(command) => runtime().and_then(|rt| rt.block_on(channel::run(command))),
     };
     match result {
         Ok(code) => code,
