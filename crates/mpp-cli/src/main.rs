@@ -4,6 +4,7 @@
 mod channel;
 mod decode;
 mod dev;
+mod dev_session;
 mod discover;
 mod fail;
 mod key;
