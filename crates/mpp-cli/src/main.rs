@@ -9,6 +9,7 @@ mod discover;
 mod fail;
 mod key;
 mod ledger;
+mod mcp;
 mod methods;
 mod metrics;
 mod output;
@@ -16,6 +17,7 @@ mod pay;
 mod proxy;
 mod serve;
 mod session;
+mod spend;
 mod store;
 
 use std::process::ExitCode;
@@ -56,6 +58,9 @@ enum Command {
     /// List or close the payment channels `mpp pay --session` keeps in a channel file.
     #[command(subcommand)]
     Channel(channel::ChannelCommand),
+    /// Call and list the tools of MCP servers, paying priced tools; serve paid tools on stdio.
+    #[command(subcommand)]
+    Mcp(mcp::McpCommand),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +75,7 @@ fn main() -> ExitCode {
         Command::Dev(args) => runtime().and_then(|rt| rt.block_on(dev::run(args))),
         Command::Ledger(command) => runtime().and_then(|rt| rt.block_on(ledger::run(command))),
         Command::Channel(command) => runtime().and_then(|rt| rt.block_on(channel::run(command))),
+        Command::Mcp(command) => runtime().and_then(|rt| rt.block_on(mcp::run(command))),
     };
     match result {
         Ok(code) => code,

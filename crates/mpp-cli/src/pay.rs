@@ -225,7 +225,7 @@ fn display_amount(plan: &PlannedPayment) -> String {
     }
 }
 
-fn describe(plan: &PlannedPayment) -> String {
+pub(crate) fn describe(plan: &PlannedPayment) -> String {
     let mut text = format!(
         "{} of {}",
         display_amount(plan),
@@ -244,7 +244,7 @@ fn describe(plan: &PlannedPayment) -> String {
     text
 }
 
-fn plan_json(plan: &PlannedPayment, receipt: Option<&Receipt>) -> Value {
+pub(crate) fn plan_json(plan: &PlannedPayment, receipt: Option<&Receipt>) -> Value {
     let mut value = json!({
         "method": plan.method,
         "intent": plan.intent,
@@ -262,7 +262,11 @@ fn plan_json(plan: &PlannedPayment, receipt: Option<&Receipt>) -> Value {
 }
 
 /// Reads `AMOUNT[:TOKEN]`.
-fn amount_rule(text: &str, default_currency: &str, flag: &str) -> anyhow::Result<(String, Amount)> {
+pub(crate) fn amount_rule(
+    text: &str,
+    default_currency: &str,
+    flag: &str,
+) -> anyhow::Result<(String, Amount)> {
     let (amount, currency) = match text.split_once(':') {
         Some((amount, currency)) => (amount, currency),
         None => (text, default_currency),
@@ -395,7 +399,7 @@ impl PayArgs {
 }
 
 /// Asks on the terminal whether to pay `plan`.
-fn ask(plan: &PlannedPayment) -> bool {
+pub(crate) fn ask(plan: &PlannedPayment) -> bool {
     eprint!("Pay {}? [y/N] ", describe(plan));
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
@@ -664,7 +668,7 @@ fn provider(signer: PrivateKeySigner, args: &PayArgs) -> anyhow::Result<TempoPro
 }
 
 /// The sentence, hint and exit status for a payment error.
-fn payment_failure(error: PaymentError, rpc_url: &str) -> anyhow::Error {
+pub(crate) fn payment_failure(error: PaymentError, rpc_url: &str) -> anyhow::Error {
     let failure = match error {
         PaymentError::Refused(refusal) => refused(&refusal),
         PaymentError::Transport(e) => Failure::new(

@@ -80,6 +80,10 @@ pub(crate) struct ServeArgs {
     metrics: MetricsArgs,
     #[command(flatten)]
     session: SessionServeArgs,
+    /// Also serve MCP at `/mcp` (streamable HTTP): the tool `echo` costs --price, `ping` is
+    /// free, on the same methods, realm and store.
+    #[arg(long)]
+    mcp: bool,
 }
 
 async fn paid(payment: Payment) -> axum::Json<serde_json::Value> {
@@ -350,7 +354,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.paths.clone()
     };
-    let app = paid_app(mpp, params, &paths, true)?;
+    let mut app = paid_app(mpp.clone(), params.clone(), &paths, true)?;
+    if args.mcp {
+        app = app.merge(crate::mcp::router(mpp, params, address.ip().is_loopback()));
+    }
 
     output::step(&format!(
         "charging {} of {} per request to {} on chain {chain_id} (realm {realm})",
@@ -381,6 +388,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     output::step(&format!("free:  GET http://{address}/health"));
     output::step(&format!("discovery: GET http://{address}{DISCOVERY_PATH}"));
+    if args.mcp {
+        output::step(&format!(
+            "mcp:   POST http://{address}/mcp (echo costs {}, ping is free)",
+            args.price
+        ));
+    }
     println!("listening on http://{address}");
     metrics.announce();
     output::step("press Ctrl-C to stop");

@@ -49,7 +49,7 @@ where
     let mut responder = response.url().origin().ascii_serialization();
     let mut asked = response.headers().clone();
     for payment in 1..=MAX_PAYMENTS {
-        let quotes = quotes(provider, &asked).await?;
+        let quotes = quotes(provider, &challenges_of(&asked)).await?;
         let cx = Context {
             origin: &origin,
             responder: &responder,
@@ -112,18 +112,18 @@ where
     Err(PaymentError::NoChallenge)
 }
 
-/// What paying each challenge of a 402 costs, as its provider quotes it.
-async fn quotes<P: PaymentProvider + ?Sized>(
+/// What paying each of `challenges` costs, as its provider quotes it.
+pub(crate) async fn quotes<P: PaymentProvider + ?Sized>(
     provider: &P,
-    headers: &HeaderMap,
+    challenges: &[Challenge],
 ) -> Result<Vec<(String, Quote)>, PaymentError> {
     let mut quotes = Vec::new();
-    for challenge in challenges_of(headers) {
+    for challenge in challenges {
         if !provider.supports(&challenge.method, &challenge.intent) {
             continue;
         }
-        if let Some(quote) = provider.quote(&challenge).await? {
-            quotes.push((challenge.id, quote));
+        if let Some(quote) = provider.quote(challenge).await? {
+            quotes.push((challenge.id.clone(), quote));
         }
     }
     Ok(quotes)

@@ -69,8 +69,20 @@ pub(crate) fn decide<P: PaymentProvider + ?Sized>(
             challenger: cx.responder.to_owned(),
         });
     }
+    choose(provider, options, &challenges, cx)
+}
+
+/// Chooses which of the challenges `cx.origin` offered to pay: in the client's preferred
+/// order, the first that has not expired, that a provider supports and that the spend policy
+/// allows. Whatever transport the challenges came over.
+pub(crate) fn choose<P: PaymentProvider + ?Sized>(
+    provider: &P,
+    options: &PayOptions,
+    challenges: &[Challenge],
+    cx: &Context<'_>,
+) -> Decision {
     let order = match &options.accept {
-        Some(accept) => accept.rank(&challenges, |c| (c.method.as_str(), c.intent.as_str())),
+        Some(accept) => accept.rank(challenges, |c| (c.method.as_str(), c.intent.as_str())),
         None => (0..challenges.len()).collect(),
     };
     let mut offered = Vec::new();

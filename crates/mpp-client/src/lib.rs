@@ -22,6 +22,7 @@ mod plan;
 mod policy;
 mod refusal;
 mod response;
+mod select;
 
 pub use error::PaymentError;
 pub use events::Event;
@@ -36,6 +37,7 @@ pub use plan::PlannedPayment;
 pub use policy::{PolicyError, Reservation, SpendPolicy};
 pub use refusal::{Refusal, Rule};
 pub use response::PaymentResponse;
+pub use select::{Selection, select};
 
 pub(crate) use response::receipt_of;
 

@@ -8,6 +8,8 @@ use http::{HeaderMap, Method, Uri};
 use mpp_core::BodyDigest;
 use mpp_core::headers::ACCEPT_PAYMENT;
 
+mod operation;
+
 /// The reserved `opaque` key that binds a challenge to one route: its value is the HTTP method,
 /// the path and the query of the request the challenge was issued for (`GET /v1/search?q=x`).
 pub(crate) const ROUTE_SCOPE_KEY: &str = "_mpp_route";

@@ -20,6 +20,7 @@ mod idempotency;
 mod layer;
 mod method;
 mod mpp;
+mod offers;
 mod payment;
 mod priced;
 mod pricing;
@@ -45,6 +46,7 @@ pub use idempotency::{
 };
 pub use layer::RequirePaymentLayer;
 pub use mpp::{BuildError, Mpp, MppBuilder, REALM_ENV, SECRET_ENV};
+pub use offers::MethodRequest;
 pub use payment::Payment;
 pub use pricing::Pricing;
 pub use rejection::MissingPayment;

@@ -41,6 +41,12 @@ pub use mpp_redotpay as redotpay;
 #[cfg(feature = "tempo")]
 pub use mpp_tempo::PrivateKeySigner;
 
+/// JSON-RPC and MCP (feature `mcp`): paid tools on rmcp and paid JSON-RPC methods (with
+/// `server`), an rmcp client that pays tool calls (with `client`), and an alloy transport that
+/// pays paid RPC endpoints (feature `alloy`).
+#[cfg(feature = "mcp")]
+pub use mpp_mcp as mcp;
+
 /// Durable and shared replay stores and the store contract suite (feature `store`; the SQLite,
 /// Redis and PostgreSQL backends are `mpp-store` features).
 #[cfg(feature = "store")]

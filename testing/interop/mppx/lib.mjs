@@ -32,7 +32,22 @@ function pickTarget(entry) {
   return undefined
 }
 
-/** Imports `specifier` (e.g. `mppx/server`, `viem/accounts`) from {@link nodeModules}. */
+/** The file `subpath` maps to in an `exports` map: an exact key, else a `./prefix/*` pattern. */
+function resolveExport(exports, subpath) {
+  const exact = pickTarget(exports[subpath])
+  if (exact) return exact
+  for (const [key, entry] of Object.entries(exports)) {
+    if (!key.endsWith('*') || !subpath.startsWith(key.slice(0, -1))) continue
+    const target = pickTarget(entry)
+    if (target) return target.replace('*', subpath.slice(key.length - 1))
+  }
+  return undefined
+}
+
+/**
+ * Imports `specifier` (e.g. `mppx/server`, `viem/accounts`, `@modelcontextprotocol/sdk/server/mcp.js`)
+ * from {@link nodeModules}.
+ */
 export async function load(specifier) {
   const parts = specifier.split('/')
   const nameLength = specifier.startsWith('@') ? 2 : 1
@@ -45,7 +60,7 @@ export async function load(specifier) {
   } catch {
     throw new Error(`${name} is not installed in ${nodeModules}; run scripts/setup`)
   }
-  const target = manifest.exports ? pickTarget(manifest.exports[subpath]) : undefined
+  const target = manifest.exports ? resolveExport(manifest.exports, subpath) : undefined
   if (!target) throw new Error(`${name}@${manifest.version} does not export ${subpath}`)
   return import(pathToFileURL(join(packageDir, target)).href)
 }

@@ -3,6 +3,8 @@
 
 pub(crate) mod chain;
 pub(crate) mod hash_method;
+#[cfg(feature = "mcp")]
+pub(crate) mod mcp;
 pub(crate) mod node;
 pub(crate) mod our_server;
 #[cfg(feature = "store")]

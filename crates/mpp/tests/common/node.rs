@@ -95,6 +95,13 @@ impl MppxServer {
         Self::spawn("session-server.mjs", env).await
     }
 
+    /// Starts `mcp-server.mjs` (the official `McpServer` charging `echo` through mppx's
+    /// `mcp-sdk` transport) with `env` (`RPC_URL`, `CHAIN_ID`, `SECRET_KEY`, `RECIPIENT`,
+    /// `CURRENCY`, `AMOUNT`); its URL is the MCP endpoint.
+    pub(crate) async fn start_mcp(env: &[(&str, String)]) -> Self {
+        Self::spawn("mcp-server.mjs", env).await
+    }
+
     async fn spawn(script: &str, env: &[(&str, String)]) -> Self {
         let mut child = command("node", script, env)
             .spawn()
@@ -115,6 +122,11 @@ impl MppxServer {
             panic!("{script} did not print LISTENING: {}", log.lock().unwrap());
         };
         Self { child, url, log }
+    }
+
+    /// The URL it printed (`mcp-server.mjs`: its MCP endpoint).
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// The charged resource, `GET /paid`.
@@ -216,6 +228,13 @@ async fn run(program: &str, script: &str, url: &str, env: &[(&str, String)]) -> 
 /// `env` (`RPC_URL`, `CHAIN_ID`, `PRIVATE_KEY`, optional `MODE`, `CLIENT_ID`).
 pub(crate) async fn mppx_client(url: &str, env: &[(&str, String)]) -> Outcome {
     run("node", "client.mjs", url, env).await
+}
+
+/// `mcp-client.mjs` (the official MCP client wrapped by mppx's `McpClient`) calls a tool on
+/// `target` (an MCP endpoint URL, or `stdio` with `SERVER_COMMAND` in `env`) with `env`
+/// (`RPC_URL`, `CHAIN_ID`, `PRIVATE_KEY`, optional `TOOL`, `ARGS`).
+pub(crate) async fn mppx_mcp_client(target: &str, env: &[(&str, String)]) -> Outcome {
+    run("node", "mcp-client.mjs", target, env).await
 }
 
 /// `cli.sh` (the `mppx` command-line client) pays `url` with `env` (`RPC_URL`, `PRIVATE_KEY`).
