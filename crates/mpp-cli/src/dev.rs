@@ -262,18 +262,61 @@ pub(crate) async fn serve_demo(
     Ok((format!("http://{address}/paid"), server))
 }
 
+impl DevArgs {
+    /// `--price`, in base units.
+    pub(crate) fn price(&self) -> anyhow::Result<Amount> {
+        Amount::from_decimal(&self.price, TIP20_DECIMALS).map_err(|e| {
+            fail::input(
+                format!("--price {} is not an amount: {e}.", self.price),
+                "Write it in pathUSD, like --price 0.25.",
+            )
+        })
+    }
+}
+
+/// Asks `url` without paying and explains the challenge of its 402 (step 1 of the demos);
+/// returns the `WWW-Authenticate` value and the challenge.
+pub(crate) async fn show_challenge(
+    client: &reqwest::Client,
+    url: &str,
+) -> anyhow::Result<(String, Challenge)> {
+    let first = client.get(url).send().await?;
+    println!();
+    println!("{} GET {url} -> {}", bold("1."), first.status());
+    let header = first
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let challenge: Challenge = header.parse().map_err(|e| {
+        failed(
+            "the demo API sent no readable challenge",
+            &anyhow::anyhow!("{e}"),
+        )
+    })?;
+    decode::explain_challenge(&challenge);
+    Ok((header, challenge))
+}
+
+/// A fresh key holding `funding`, written to a temporary file, to try `mpp pay` with; returns
+/// the file (removed when the demo stops).
+pub(crate) async fn key_to_try(rpc: &Rpc, funding: u128) -> anyhow::Result<PathBuf> {
+    let next = PrivateKeySigner::random();
+    rpc.fund(&next.address().to_string(), funding)
+        .await
+        .map_err(|e| failed("funding a key to try", &e))?;
+    let key_file = std::env::temp_dir().join(format!("mpp-dev-{}.key", std::process::id()));
+    std::fs::write(&key_file, format!("0x{}\n", hex_of(&next.to_bytes().0)))?;
+    Ok(key_file)
+}
+
 async fn demo(args: &DevArgs, rpc: &Rpc) -> anyhow::Result<ExitCode> {
     let payer = PrivateKeySigner::random();
     let recipient = PrivateKeySigner::random().address();
     let payer_address = payer.address().to_string();
     let recipient_address = recipient.to_string();
-    let price = Amount::from_decimal(&args.price, TIP20_DECIMALS).map_err(|e| {
-        fail::input(
-            format!("--price {} is not an amount: {e}.", args.price),
-            "Write it in pathUSD, like --price 0.25.",
-        )
-    })?;
-    let funding = price.base_units().saturating_mul(4).max(10_000_000);
+    let funding = args.price()?.base_units().saturating_mul(4).max(10_000_000);
     output::progress("funding a demo payer…", rpc.fund(&payer_address, funding))
         .await
         .map_err(|e| failed("funding the demo payer failed", &e))?;
@@ -299,22 +342,7 @@ async fn demo(args: &DevArgs, rpc: &Rpc) -> anyhow::Result<ExitCode> {
 
     // 1. The 402 and its challenge.
     let client = reqwest::Client::new();
-    let first = client.get(&url).send().await?;
-    println!();
-    println!("{} GET {url} -> {}", bold("1."), first.status());
-    let header = first
-        .headers()
-        .get("www-authenticate")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let challenge: Challenge = header.parse().map_err(|e| {
-        failed(
-            "the demo API sent no readable challenge",
-            &anyhow::anyhow!("{e}"),
-        )
-    })?;
-    decode::explain_challenge(&challenge);
+    let (header, challenge) = show_challenge(&client, &url).await?;
 
     // 2. The credential.
     let payer_before = rpc.balance(&payer_address).await?;
@@ -398,13 +426,7 @@ async fn demo(args: &DevArgs, rpc: &Rpc) -> anyhow::Result<ExitCode> {
         server.abort();
         return Ok(ExitCode::SUCCESS);
     }
-    // A fresh funded key to try `mpp pay` with (on this node, each key pays once).
-    let next = PrivateKeySigner::random();
-    rpc.fund(&next.address().to_string(), funding)
-        .await
-        .map_err(|e| failed("funding a key to try", &e))?;
-    let key_file = std::env::temp_dir().join(format!("mpp-dev-{}.key", std::process::id()));
-    std::fs::write(&key_file, format!("0x{}\n", hex_of(&next.to_bytes().0)))?;
+    let key_file = key_to_try(rpc, funding).await?;
     println!();
     println!("{}", bold("Try next (Ctrl-C stops the chain and the API):"));
     println!("  mpp decode '{header}'");

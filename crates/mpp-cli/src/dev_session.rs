@@ -10,13 +10,13 @@ use mpp::client::{Fetch as _, TempoProvider};
 use mpp::tempo::{
     PATH_USD, SessionChannel, SessionOptions, SessionReceipt, TIP20_DECIMALS, TempoCharge,
 };
-use mpp::{Amount, Challenge, PrivateKeySigner, Receipt};
+use mpp::{Amount, PrivateKeySigner, Receipt};
 use serde_json::{Value, json};
 
-use crate::decode;
-use crate::dev::{DEV_ACCOUNT_0, DevArgs, Rpc, failed, serve_demo, units};
+use crate::dev::{
+    DEV_ACCOUNT_0, DevArgs, Rpc, failed, key_to_try, serve_demo, show_challenge, units,
+};
 use crate::fail::{self, Code, Failure};
-use crate::key::hex_of;
 use crate::output::{self, bold};
 
 /// The legacy escrow's creation bytecode (`contracts/README.md`).
@@ -28,12 +28,7 @@ const REQUESTS: u128 = 6;
 const DEPOSIT_REQUESTS: u128 = 4;
 
 pub(crate) async fn demo(args: &DevArgs, rpc: &Rpc) -> anyhow::Result<ExitCode> {
-    let price = Amount::from_decimal(&args.price, TIP20_DECIMALS).map_err(|e| {
-        fail::input(
-            format!("--price {} is not an amount: {e}.", args.price),
-            "Write it in pathUSD, like --price 0.25.",
-        )
-    })?;
+    let price = args.price()?;
     let escrow = output::progress("deploying the legacy session escrow…", deploy_escrow(rpc))
         .await
         .map_err(|e| failed("deploying the session escrow failed", &e))?;
@@ -86,22 +81,7 @@ pub(crate) async fn demo(args: &DevArgs, rpc: &Rpc) -> anyhow::Result<ExitCode> 
 
     // 1. The 402 and its session challenge.
     let client = reqwest::Client::new();
-    let first = client.get(&url).send().await?;
-    println!();
-    println!("{} GET {url} -> {}", bold("1."), first.status());
-    let header = first
-        .headers()
-        .get("www-authenticate")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let challenge: Challenge = header.parse().map_err(|e| {
-        failed(
-            "the demo API sent no readable challenge",
-            &anyhow::anyhow!("{e}"),
-        )
-    })?;
-    decode::explain_challenge(&challenge);
+    show_challenge(&client, &url).await?;
 
     // 2. The channel opened with the first request, then vouchers.
     let payer_before = rpc.balance(&payer_address).await?;
@@ -198,12 +178,7 @@ pub(crate) async fn demo(args: &DevArgs, rpc: &Rpc) -> anyhow::Result<ExitCode> 
         server.abort();
         return Ok(ExitCode::SUCCESS);
     }
-    let next = PrivateKeySigner::random();
-    rpc.fund(&next.address().to_string(), funding)
-        .await
-        .map_err(|e| failed("funding a key to try", &e))?;
-    let key_file = std::env::temp_dir().join(format!("mpp-dev-{}.key", std::process::id()));
-    std::fs::write(&key_file, format!("0x{}\n", hex_of(&next.to_bytes().0)))?;
+    let key_file = key_to_try(rpc, funding).await?;
     let channels = std::env::temp_dir().join(format!("mpp-dev-{}.channels", std::process::id()));
     println!();
     println!("{}", bold("Try next (Ctrl-C stops the chain and the API):"));

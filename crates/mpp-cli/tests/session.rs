@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
-use mpp_testkit::alloy_primitives::{Address, U256, address, keccak256};
+use mpp_testkit::alloy_primitives::Address;
 use mpp_testkit::{FundedKey, PATH_USD, TIP20_CHANNEL_RESERVE, TempoChain, TempoChainOptions};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 mod common;
 
@@ -18,8 +18,6 @@ use common::{MppProcess, mpp_pay, serve};
 const PRICE: &str = "0.01";
 const PRICE_UNITS: u128 = 10_000;
 const DEPOSIT_UNITS: u128 = 50_000;
-/// The fee manager: every fee arrives there as a TIP-20 `Transfer` from its payer.
-const FEE_MANAGER: Address = address!("0xfeec000000000000000000000000000000000000");
 
 fn json_of(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout)
@@ -30,29 +28,20 @@ async fn balance(chain: &TempoChain, who: Address) -> u128 {
     u128::try_from(chain.balance_of(PATH_USD, who).await.unwrap()).unwrap()
 }
 
-/// PathUSD that `who` paid in fees so far: the token's transfers to the fee manager.
+/// PathUSD that `who` paid in fees so far.
 async fn fees_of(chain: &TempoChain, who: Address) -> u128 {
-    let topics = json!([
-        keccak256("Transfer(address,address,uint256)"),
-        who.into_word(),
-        FEE_MANAGER.into_word(),
-    ]);
-    let logs = chain
-        .rpc()
-        .call(
-            "eth_getLogs",
-            json!([{"fromBlock": "0x0", "toBlock": "latest", "address": PATH_USD, "topics": topics}]),
-        )
+    chain.fees_paid(PATH_USD, who).await.unwrap()
+}
+
+/// A session chain, a payee holding 1.00 for its fees and a payer holding 1.00 that approved
+/// both channel contracts.
+async fn parties() -> (TempoChain, FundedKey, FundedKey) {
+    let chain = TempoChain::start_with(TempoChainOptions::default().sessions())
         .await
         .unwrap();
-    logs.as_array()
-        .unwrap()
-        .iter()
-        .map(|log| {
-            let data = log["data"].as_str().unwrap().trim_start_matches("0x");
-            u128::try_from(U256::from_str_radix(data, 16).unwrap()).unwrap()
-        })
-        .sum()
+    let payee = chain.funded_key(1_000_000).await.unwrap();
+    let payer = chain.session_payer(&[(PATH_USD, 1_000_000)]).await.unwrap();
+    (chain, payee, payer)
 }
 
 /// `mpp serve --intent session` selling at [`PRICE`] to `payee`, closing with its key.
@@ -88,24 +77,31 @@ fn amount(value: &Value) -> u128 {
         .unwrap()
 }
 
-fn channel_list(file: &Path) -> Value {
-    let output = assert_cmd::Command::cargo_bin("mpp")
-        .unwrap()
-        .args(["channel", "list", "--output", "json", "--channel-file"])
+/// `mpp channel ARGS --channel-file FILE`, without colour, without a key unless `key` is given.
+fn channel(args: &[&str], file: &Path, key: Option<&FundedKey>) -> std::process::Output {
+    let mut command = assert_cmd::Command::cargo_bin("mpp").unwrap();
+    command
+        .arg("channel")
+        .args(args)
+        .arg("--channel-file")
         .arg(file)
-        .output()
-        .unwrap();
+        .env("NO_COLOR", "1")
+        .env_remove("MPP_PRIVATE_KEY");
+    if let Some(key) = key {
+        command.env("MPP_PRIVATE_KEY", key.private_key_hex());
+    }
+    command.output().unwrap()
+}
+
+fn channel_list(file: &Path) -> Value {
+    let output = channel(&["list", "--output", "json"], file, None);
     assert!(output.status.success(), "{output:?}");
     json_of(&output)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pay_session_keeps_a_channel_across_runs_and_channel_close_closes_it() {
-    let chain = TempoChain::start_with(TempoChainOptions::default().sessions())
-        .await
-        .unwrap();
-    let payee = chain.funded_key(1_000_000).await.unwrap();
-    let payer = chain.session_payer(&[(PATH_USD, 1_000_000)]).await.unwrap();
+    let (chain, payee, payer) = parties().await;
     let server = session_server(&chain, &payee, &[]);
     let url = format!("{}/paid", server.url);
     let payer_before = balance(&chain, payer.address()).await;
@@ -148,34 +144,18 @@ async fn pay_session_keeps_a_channel_across_runs_and_channel_close_closes_it() {
     assert_eq!(listed[0]["status"]["state"], "open");
     assert_eq!(listed[0]["url"], url.as_str());
     assert_eq!(listed[0]["spent"], (7 * PRICE_UNITS).to_string());
-    let text = assert_cmd::Command::cargo_bin("mpp")
-        .unwrap()
-        .args(["channel", "list", "--channel-file", file_arg])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let text = channel(&["list"], &file, None);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("status       open"), "{text}");
     assert!(text.contains("spent        0.07"), "{text}");
 
-    let closed = assert_cmd::Command::cargo_bin("mpp")
-        .unwrap()
-        .args(["channel", "close", "--channel-file", file_arg])
-        .env("MPP_PRIVATE_KEY", payer.private_key_hex())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let closed = channel(&["close"], &file, Some(&payer));
     assert!(closed.status.success(), "{closed:?}");
     let said = String::from_utf8_lossy(&closed.stdout);
     assert!(said.contains("spent 0.07 of a 0.1 deposit"), "{said}");
     assert_eq!(channel_list(&file)[0]["status"]["state"], "closed");
     // Nothing left to close.
-    let again = assert_cmd::Command::cargo_bin("mpp")
-        .unwrap()
-        .args(["channel", "close", "--channel-file", file_arg])
-        .env("MPP_PRIVATE_KEY", payer.private_key_hex())
-        .output()
-        .unwrap();
+    let again = channel(&["close"], &file, Some(&payer));
     assert_eq!(again.status.code(), Some(1), "{again:?}");
 
     let total = 7 * PRICE_UNITS;
@@ -201,12 +181,8 @@ async fn pay_session_keeps_a_channel_across_runs_and_channel_close_closes_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_without_a_channel_file_closes_its_channel_and_the_legacy_escrow_works_too() {
-    let chain = TempoChain::start_with(TempoChainOptions::default().sessions())
-        .await
-        .unwrap();
+    let (chain, payee, payer) = parties().await;
     let legacy = chain.legacy_escrow().unwrap().to_string();
-    let payee = chain.funded_key(1_000_000).await.unwrap();
-    let payer = chain.session_payer(&[(PATH_USD, 1_000_000)]).await.unwrap();
     for escrow in [None, Some(legacy.as_str())] {
         let mut args = vec![];
         let mut trust = vec![];
@@ -237,11 +213,7 @@ async fn a_run_without_a_channel_file_closes_its_channel_and_the_legacy_escrow_w
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_need_their_flags() {
-    let chain = TempoChain::start_with(TempoChainOptions::default().sessions())
-        .await
-        .unwrap();
-    let payee = chain.funded_key(1_000_000).await.unwrap();
-    let payer = chain.session_payer(&[(PATH_USD, 1_000_000)]).await.unwrap();
+    let (chain, payee, payer) = parties().await;
     // A server selling sessions needs the payee's key.
     let keyless = assert_cmd::Command::cargo_bin("mpp")
         .unwrap()

@@ -28,7 +28,7 @@ use mpp::tempo::{
     TIP20_CHANNEL_RESERVE, TempoCharge, TempoProvider, TempoSession,
 };
 use mpp::{Amount, ChargeParams, Receipt, SharedStore};
-use mpp_testkit::alloy_primitives::{Address, B256, U256, address, keccak256};
+use mpp_testkit::alloy_primitives::{Address, B256};
 use mpp_testkit::{FundedKey, TempoChain, TempoChainOptions};
 use serde_json::{Value, json};
 
@@ -46,8 +46,6 @@ const DEPOSIT_UNITS: u128 = 500_000;
 const PAYER_FUNDS: u128 = 5_000_000;
 /// What a payee (who sends the close) starts with, for fees.
 const FEE_FUNDS: u128 = 1_000_000;
-/// The fee manager precompile: every fee arrives there as a TIP-20 `Transfer` from its payer.
-const FEE_MANAGER: Address = address!("0xfeec000000000000000000000000000000000000");
 
 /// The session chain, a payer that approved both contracts, and a payee.
 struct Parties {
@@ -132,31 +130,35 @@ impl Parties {
             )
     }
 
-    /// PathUSD that `who` paid in fees so far: the fee token's transfers to the fee manager.
+    /// PathUSD that `who` paid in fees so far.
     async fn fees_of(&self, who: Address) -> u128 {
-        let topics = json!([
-            keccak256("Transfer(address,address,uint256)"),
-            who.into_word(),
-            FEE_MANAGER.into_word(),
-        ]);
-        let logs = self
-            .chain
-            .rpc()
-            .call(
-                "eth_getLogs",
-                json!([{"fromBlock": "0x0", "toBlock": "latest", "address": PATH_USD, "topics": topics}]),
-            )
-            .await
-            .unwrap();
-        logs.as_array()
-            .unwrap()
-            .iter()
-            .map(|log| {
-                let data = log["data"].as_str().unwrap();
-                u128::try_from(U256::from_str_radix(data.trim_start_matches("0x"), 16).unwrap())
-                    .unwrap()
-            })
-            .sum()
+        self.chain.fees_paid(PATH_USD, who).await.unwrap()
+    }
+
+    /// The environment of `session-server.mjs` selling at [`PRICE`] to the payee with
+    /// `suggested` as the suggested deposit, `sponsor` paying the payers' fees.
+    fn mppx_env(
+        &self,
+        suggested: &str,
+        sponsor: Option<&FundedKey>,
+    ) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("RPC_URL", self.chain.rpc_url().to_owned()),
+            ("CHAIN_ID", self.chain.chain_id().to_string()),
+            (
+                "SECRET_KEY",
+                String::from("session-client-test-secret-0123456789abcdef"),
+            ),
+            ("RECIPIENT", self.payee.address().to_string()),
+            ("PRIVATE_KEY", self.payee.private_key_hex()),
+            ("CURRENCY", PATH_USD.to_string()),
+            ("AMOUNT", String::from(PRICE)),
+            ("SUGGESTED_DEPOSIT", String::from(suggested)),
+        ];
+        if let Some(sponsor) = sponsor {
+            env.push(("FEE_PAYER_KEY", sponsor.private_key_hex()));
+        }
+        env
     }
 }
 
@@ -342,21 +344,8 @@ async fn sponsored_opens_and_top_ups_cost_the_payer_no_fee() {
     let parties = parties().await;
     let sponsor = parties.chain.funded_key(FEE_FUNDS).await.unwrap();
     let legacy = parties.legacy();
-    let mppx = MppxServer::start_session(&[
-        ("RPC_URL", parties.chain.rpc_url().to_owned()),
-        ("CHAIN_ID", parties.chain.chain_id().to_string()),
-        (
-            "SECRET_KEY",
-            String::from("session-client-test-secret-0123456789abcdef"),
-        ),
-        ("RECIPIENT", parties.payee.address().to_string()),
-        ("PRIVATE_KEY", parties.payee.private_key_hex()),
-        ("CURRENCY", PATH_USD.to_string()),
-        ("AMOUNT", String::from(PRICE)),
-        ("SUGGESTED_DEPOSIT", String::from(SUGGESTED_DEPOSIT)),
-        ("FEE_PAYER_KEY", sponsor.private_key_hex()),
-    ])
-    .await;
+    let mppx =
+        MppxServer::start_session(&parties.mppx_env(SUGGESTED_DEPOSIT, Some(&sponsor))).await;
     let servers = [
         parties
             .our_sponsored_server(None, SharedStore::default(), Some(&sponsor))
@@ -470,22 +459,7 @@ async fn the_spend_policy_counts_deposits() {
 #[tokio::test]
 async fn our_client_pays_the_mppx_session_server() {
     let parties = parties().await;
-    let env = |suggested: &str| {
-        vec![
-            ("RPC_URL", parties.chain.rpc_url().to_owned()),
-            ("CHAIN_ID", parties.chain.chain_id().to_string()),
-            (
-                "SECRET_KEY",
-                String::from("session-client-test-secret-0123456789abcdef"),
-            ),
-            ("RECIPIENT", parties.payee.address().to_string()),
-            ("PRIVATE_KEY", parties.payee.private_key_hex()),
-            ("CURRENCY", PATH_USD.to_string()),
-            ("AMOUNT", String::from(PRICE)),
-            ("SUGGESTED_DEPOSIT", String::from(suggested)),
-        ]
-    };
-    let server = MppxServer::start_session(&env("0.05")).await;
+    let server = MppxServer::start_session(&parties.mppx_env("0.05", None)).await;
     let url = server.paid_url();
     let provider = parties.provider(SharedStore::default());
     let (payer, payee) = (parties.payer.address(), parties.payee.address());
@@ -530,7 +504,7 @@ async fn our_client_pays_the_mppx_session_server() {
     let first = pay(&provider, &url).await;
     assert_ne!(first.channel_id, channel_id);
     drop(server);
-    let server = MppxServer::start_session(&env("0.05")).await;
+    let server = MppxServer::start_session(&parties.mppx_env("0.05", None)).await;
     let url = server.paid_url();
     let after = pay(&provider, &url).await;
     assert_ne!(after.channel_id, first.channel_id, "{}", server.log());
