@@ -461,7 +461,10 @@ impl TempoChain {
             detail,
         };
         let mut total = 0u128;
-        for log in logs.as_array().ok_or_else(|| bad(format!("{logs} is not a list")))? {
+        for log in logs
+            .as_array()
+            .ok_or_else(|| bad(format!("{logs} is not a list")))?
+        {
             let amount = log["data"]
                 .as_str()
                 .and_then(|data| hex::decode(data).ok())
