@@ -8,7 +8,9 @@ use clap::Args;
 use mpp::client::TempoProvider;
 use mpp::server::Mpp;
 use mpp::tempo::{PATH_USD, TIP20_DECIMALS};
-use mpp::{Amount, Challenge, ChargeParams, PaymentProvider as _, PrivateKeySigner, Receipt};
+use mpp::{
+    Amount, Challenge, ChargeParams, PaymentProvider as _, PrivateKeySigner, Receipt, ServerMethod,
+};
 use serde_json::{Value, json};
 
 use crate::fail::{self, Code, Failure};
@@ -20,33 +22,37 @@ use crate::{decode, serve};
 const ANVIL_IN_TOOLS: &str = ".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
 /// anvil's first development account: a well-known public test key, funded on every local
 /// chain. Never use it anywhere else.
-const DEV_ACCOUNT_0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+pub(crate) const DEV_ACCOUNT_0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 
 /// `mpp dev`.
 #[derive(Debug, Args)]
 pub(crate) struct DevArgs {
     /// Port of the demo API (0 picks a free one).
     #[arg(long, default_value_t = 0)]
-    port: u16,
+    pub(crate) port: u16,
     /// The price of one request, in pathUSD.
     #[arg(long, default_value = "0.25")]
-    price: String,
+    pub(crate) price: String,
     /// The anvil binary (default: MPP_ANVIL, else the one `scripts/setup` installs).
     #[arg(long, env = "MPP_ANVIL", value_name = "PATH")]
     anvil: Option<PathBuf>,
     /// Exit after the demo payment instead of serving until Ctrl-C.
     #[arg(long)]
-    once: bool,
+    pub(crate) once: bool,
+    /// Show a session instead: a payment channel opened, a series of requests paid with
+    /// vouchers (a top-up among them), the close, and the balances.
+    #[arg(long)]
+    session: bool,
 }
 
 /// A JSON-RPC client for the local node.
-struct Rpc {
-    url: String,
+pub(crate) struct Rpc {
+    pub(crate) url: String,
     client: reqwest::Client,
 }
 
 impl Rpc {
-    async fn call(&self, method: &str, params: Value) -> anyhow::Result<Value> {
+    pub(crate) async fn call(&self, method: &str, params: Value) -> anyhow::Result<Value> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let response = self
             .client
@@ -66,7 +72,7 @@ impl Rpc {
     }
 
     /// The pathUSD balance of `owner`, in base units.
-    async fn balance(&self, owner: &str) -> anyhow::Result<u128> {
+    pub(crate) async fn balance(&self, owner: &str) -> anyhow::Result<u128> {
         let data = format!("0x70a08231{:0>64}", owner.trim_start_matches("0x"));
         let result = self
             .call(
@@ -84,29 +90,31 @@ impl Rpc {
     }
 
     /// Sends `amount` pathUSD base units from dev account 0 to `to` and waits for the receipt.
-    async fn fund(&self, to: &str, amount: u128) -> anyhow::Result<()> {
+    pub(crate) async fn fund(&self, to: &str, amount: u128) -> anyhow::Result<()> {
         let data = format!(
             "0xa9059cbb{:0>64}{:064x}",
             to.trim_start_matches("0x"),
             amount
         );
-        let hash = self
-            .call(
-                "eth_sendTransaction",
-                json!([{"from": DEV_ACCOUNT_0, "to": PATH_USD.to_string(), "data": data}]),
-            )
-            .await?;
+        self.send(json!({"from": DEV_ACCOUNT_0, "to": PATH_USD.to_string(), "data": data}))
+            .await
+            .map(|_| ())
+    }
+
+    /// Sends `tx` from an account the node holds and waits for its successful receipt.
+    pub(crate) async fn send(&self, tx: Value) -> anyhow::Result<Value> {
+        let hash = self.call("eth_sendTransaction", json!([tx])).await?;
         for _ in 0..100 {
             let receipt = self
                 .call("eth_getTransactionReceipt", json!([hash]))
                 .await?;
             if let Some(status) = receipt.get("status") {
-                anyhow::ensure!(status == "0x1", "the funding transfer reverted");
-                return Ok(());
+                anyhow::ensure!(status == "0x1", "the transaction {hash} reverted");
+                return Ok(receipt);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        anyhow::bail!("the funding transfer was not mined")
+        anyhow::bail!("the transaction {hash} was not mined")
     }
 }
 
@@ -129,11 +137,11 @@ fn find_anvil(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     ))
 }
 
-fn units(amount: u128) -> String {
+pub(crate) fn units(amount: u128) -> String {
     Amount::new(amount).to_decimal(TIP20_DECIMALS)
 }
 
-fn failed(what: &str, e: &anyhow::Error) -> anyhow::Error {
+pub(crate) fn failed(what: &str, e: &anyhow::Error) -> anyhow::Error {
     Failure::new(
         Code::Error,
         fail::sentence(&format!("{what}: {e}")),
@@ -150,9 +158,17 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| fail::input(format!("No free local port: {e}."), "Close some programs."))?;
 
     output::step(&format!("starting a local Tempo chain on 127.0.0.1:{port}"));
-    let mut node = tokio::process::Command::new(&anvil)
+    let mut command = tokio::process::Command::new(&anvil);
+    command
         .args(["--network", "tempo", "--host", "127.0.0.1", "--port"])
-        .arg(port.to_string())
+        .arg(port.to_string());
+    if args.session {
+        // At T0 a payer's second expiring-nonce transaction (a top-up) never mines; a block a
+        // second keeps the chain's clock with the wall clock, which time-bounded transactions
+        // are checked against.
+        command.args(["--hardfork", "t4", "--block-time", "1", "--mixed-mining"]);
+    }
+    let mut node = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -164,17 +180,22 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
                 "Run scripts/setup to install the local chain.",
             )
         })?;
-    let result = demo(&args, port).await;
+    let rpc = Rpc {
+        url: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+    };
+    let result = match start(&rpc).await {
+        Ok(_) if args.session => crate::dev_session::demo(&args, &rpc).await,
+        Ok(_) => demo(&args, &rpc).await,
+        Err(e) => Err(e),
+    };
     // Stop the node this command started (its own child, by handle).
     let _ = node.kill().await;
     result
 }
 
-async fn demo(args: &DevArgs, port: u16) -> anyhow::Result<ExitCode> {
-    let rpc = Rpc {
-        url: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::new(),
-    };
+/// Waits until the node answers and mines its first block.
+async fn start(rpc: &Rpc) -> anyhow::Result<()> {
     let chain_id = output::progress("waiting for the chain…", async {
         for _ in 0..150 {
             if let Ok(id) = rpc.call("eth_chainId", json!([])).await {
@@ -200,35 +221,15 @@ async fn demo(args: &DevArgs, port: u16) -> anyhow::Result<ExitCode> {
     )
     .unwrap_or_default();
     output::step(&format!("chain {chain_id} is up at {}", rpc.url));
+    Ok(())
+}
 
-    let payer = PrivateKeySigner::random();
-    let recipient = PrivateKeySigner::random().address();
-    let payer_address = payer.address().to_string();
-    let recipient_address = recipient.to_string();
-    let price = Amount::from_decimal(&args.price, TIP20_DECIMALS).map_err(|e| {
-        fail::input(
-            format!("--price {} is not an amount: {e}.", args.price),
-            "Write it in pathUSD, like --price 0.25.",
-        )
-    })?;
-    let funding = price.base_units().saturating_mul(4).max(10_000_000);
-    output::progress("funding a demo payer…", rpc.fund(&payer_address, funding))
-        .await
-        .map_err(|e| failed("funding the demo payer failed", &e))?;
-    output::step(&format!(
-        "demo payer {payer_address} holds {} pathUSD; recipient {recipient_address}",
-        units(funding)
-    ));
-
-    // The paid demo API, in this process.
-    let method = serve::tempo_method(
-        &rpc.url,
-        &recipient_address,
-        &PATH_USD.to_string(),
-        None,
-        mpp::SharedStore::default(),
-    )
-    .await?;
+/// Serves `GET /paid` at `--price` through `method` on 127.0.0.1:`--port`, in this process;
+/// returns its URL and the server's task.
+pub(crate) async fn serve_demo(
+    args: &DevArgs,
+    method: impl ServerMethod,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     let secret = hex_of(&PrivateKeySigner::random().to_bytes().0);
     let secret = mpp::ServerSecret::new(secret.as_str())
         .map_err(|e| failed("the demo secret", &anyhow::anyhow!("{e}")))?;
@@ -258,15 +259,28 @@ async fn demo(args: &DevArgs, port: u16) -> anyhow::Result<ExitCode> {
             .with_graceful_shutdown(output::shutdown_signal())
             .await;
     });
-    let url = format!("http://{address}/paid");
-    output::step(&format!(
-        "paid demo API at {url} ({} pathUSD a request)",
-        args.price
-    ));
+    Ok((format!("http://{address}/paid"), server))
+}
 
-    // 1. The 402 and its challenge.
-    let client = reqwest::Client::new();
-    let first = client.get(&url).send().await?;
+impl DevArgs {
+    /// `--price`, in base units.
+    pub(crate) fn price(&self) -> anyhow::Result<Amount> {
+        Amount::from_decimal(&self.price, TIP20_DECIMALS).map_err(|e| {
+            fail::input(
+                format!("--price {} is not an amount: {e}.", self.price),
+                "Write it in pathUSD, like --price 0.25.",
+            )
+        })
+    }
+}
+
+/// Asks `url` without paying and explains the challenge of its 402 (step 1 of the demos);
+/// returns the `WWW-Authenticate` value and the challenge.
+pub(crate) async fn show_challenge(
+    client: &reqwest::Client,
+    url: &str,
+) -> anyhow::Result<(String, Challenge)> {
+    let first = client.get(url).send().await?;
     println!();
     println!("{} GET {url} -> {}", bold("1."), first.status());
     let header = first
@@ -282,6 +296,53 @@ async fn demo(args: &DevArgs, port: u16) -> anyhow::Result<ExitCode> {
         )
     })?;
     decode::explain_challenge(&challenge);
+    Ok((header, challenge))
+}
+
+/// A fresh key holding `funding`, written to a temporary file, to try `mpp pay` with; returns
+/// the file (removed when the demo stops).
+pub(crate) async fn key_to_try(rpc: &Rpc, funding: u128) -> anyhow::Result<PathBuf> {
+    let next = PrivateKeySigner::random();
+    rpc.fund(&next.address().to_string(), funding)
+        .await
+        .map_err(|e| failed("funding a key to try", &e))?;
+    let key_file = std::env::temp_dir().join(format!("mpp-dev-{}.key", std::process::id()));
+    std::fs::write(&key_file, format!("0x{}\n", hex_of(&next.to_bytes().0)))?;
+    Ok(key_file)
+}
+
+async fn demo(args: &DevArgs, rpc: &Rpc) -> anyhow::Result<ExitCode> {
+    let payer = PrivateKeySigner::random();
+    let recipient = PrivateKeySigner::random().address();
+    let payer_address = payer.address().to_string();
+    let recipient_address = recipient.to_string();
+    let funding = args.price()?.base_units().saturating_mul(4).max(10_000_000);
+    output::progress("funding a demo payer…", rpc.fund(&payer_address, funding))
+        .await
+        .map_err(|e| failed("funding the demo payer failed", &e))?;
+    output::step(&format!(
+        "demo payer {payer_address} holds {} pathUSD; recipient {recipient_address}",
+        units(funding)
+    ));
+
+    // The paid demo API, in this process.
+    let method = serve::tempo_method(
+        &rpc.url,
+        &recipient_address,
+        &PATH_USD.to_string(),
+        None,
+        mpp::SharedStore::default(),
+    )
+    .await?;
+    let (url, server) = serve_demo(args, method).await?;
+    output::step(&format!(
+        "paid demo API at {url} ({} pathUSD a request)",
+        args.price
+    ));
+
+    // 1. The 402 and its challenge.
+    let client = reqwest::Client::new();
+    let (header, challenge) = show_challenge(&client, &url).await?;
 
     // 2. The credential.
     let payer_before = rpc.balance(&payer_address).await?;
@@ -365,13 +426,7 @@ async fn demo(args: &DevArgs, port: u16) -> anyhow::Result<ExitCode> {
         server.abort();
         return Ok(ExitCode::SUCCESS);
     }
-    // A fresh funded key to try `mpp pay` with (on this node, each key pays once).
-    let next = PrivateKeySigner::random();
-    rpc.fund(&next.address().to_string(), funding)
-        .await
-        .map_err(|e| failed("funding a key to try", &e))?;
-    let key_file = std::env::temp_dir().join(format!("mpp-dev-{}.key", std::process::id()));
-    std::fs::write(&key_file, format!("0x{}\n", hex_of(&next.to_bytes().0)))?;
+    let key_file = key_to_try(rpc, funding).await?;
     println!();
     println!("{}", bold("Try next (Ctrl-C stops the chain and the API):"));
     println!("  mpp decode '{header}'");

@@ -1,8 +1,10 @@
 //! The `mpp` command: pay for HTTP requests, serve and gate paid APIs, and inspect Machine
 //! Payments Protocol headers.
 
+mod channel;
 mod decode;
 mod dev;
+mod dev_session;
 mod discover;
 mod fail;
 mod key;
@@ -14,6 +16,7 @@ mod output;
 mod pay;
 mod proxy;
 mod serve;
+mod session;
 mod spend;
 mod store;
 
@@ -52,6 +55,9 @@ enum Command {
     /// List or export the payments a server recorded in its --store.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// List or close the payment channels `mpp pay --session` keeps in a channel file.
+    #[command(subcommand)]
+    Channel(channel::ChannelCommand),
     /// Call and list the tools of MCP servers, paying priced tools; serve paid tools on stdio.
     #[command(subcommand)]
     Mcp(mcp::McpCommand),
@@ -68,6 +74,7 @@ fn main() -> ExitCode {
         Command::Discover(args) => runtime().and_then(|rt| rt.block_on(discover::run(args))),
         Command::Dev(args) => runtime().and_then(|rt| rt.block_on(dev::run(args))),
         Command::Ledger(command) => runtime().and_then(|rt| rt.block_on(ledger::run(command))),
+        Command::Channel(command) => runtime().and_then(|rt| rt.block_on(channel::run(command))),
         Command::Mcp(command) => runtime().and_then(|rt| rt.block_on(mcp::run(command))),
     };
     match result {

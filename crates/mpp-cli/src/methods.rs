@@ -10,7 +10,7 @@ use mpp::redotpay::client::OnChainPayer;
 use mpp::redotpay::server::{BalanceCheck, RedotPayCharge, TempoCryptoVerifier};
 use mpp::redotpay::{CryptoEntry, CryptoRail};
 use mpp::server::{Mpp, MppBuilder};
-use mpp::tempo::{TIP20_DECIMALS, TempoCharge};
+use mpp::tempo::{TIP20_DECIMALS, TempoCharge, TempoSession};
 use mpp::{
     Challenge, EncodedJson, MppError, PaymentProvider as _, PrivateKeySigner, ServerSecret,
     SharedStore,
@@ -29,6 +29,8 @@ const REFERENCE_RETENTION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Offered {
     Tempo,
+    /// Tempo's `session` intent (`mpp serve --intent session`).
+    TempoSession,
     RedotPay,
 }
 
@@ -45,7 +47,7 @@ impl Offered {
     /// The method's name on the wire.
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Self::Tempo => "tempo",
+            Self::Tempo | Self::TempoSession => "tempo",
             Self::RedotPay => "redotpay",
         }
     }
@@ -121,14 +123,16 @@ pub(crate) fn redotpay_method(
 pub(crate) fn handler(
     offered: &[Offered],
     tempo: &TempoCharge,
+    session: Option<&TempoSession>,
     redotpay: Option<&RedotPayCharge>,
     mut builder: MppBuilder,
 ) -> anyhow::Result<Mpp> {
     for method in offered {
-        builder = match (method, redotpay) {
-            (Offered::Tempo, _) => builder.method(tempo.clone()),
-            (Offered::RedotPay, Some(redotpay)) => builder.method(redotpay.clone()),
-            (Offered::RedotPay, None) => builder,
+        builder = match (method, redotpay, session) {
+            (Offered::Tempo, ..) => builder.method(tempo.clone()),
+            (Offered::TempoSession, _, Some(session)) => builder.method(session.clone()),
+            (Offered::RedotPay, Some(redotpay), _) => builder.method(redotpay.clone()),
+            (Offered::TempoSession | Offered::RedotPay, ..) => builder,
         };
     }
     builder.build().map_err(|e| {

@@ -17,6 +17,7 @@ use mpp::{
 };
 use serde_json::{Value, json};
 
+use crate::channel::SessionPayArgs;
 use crate::fail::{self, Code, Failure};
 use crate::key::KeySource;
 use crate::methods::TempoOnChain;
@@ -104,6 +105,8 @@ pub(crate) struct PayArgs {
     /// Ask on the terminal before paying.
     #[arg(long)]
     confirm: bool,
+    #[command(flatten)]
+    session: SessionPayArgs,
 }
 
 /// How `pay` prints its result.
@@ -123,6 +126,10 @@ struct Outcome {
     paid: Option<Value>,
     would_pay: Option<Value>,
     body: Option<Value>,
+    /// With `--session`: the provider, to report and close its channels after the request.
+    sessions: Option<Arc<TempoProvider>>,
+    /// The paying channel's state (`--session`).
+    session: Option<Value>,
 }
 
 impl Outcome {
@@ -133,10 +140,22 @@ impl Outcome {
             "paid": self.paid,
             "body": self.body,
         });
-        if let (Some(would), Value::Object(map)) = (&self.would_pay, &mut object) {
-            map.insert("wouldPay".into(), would.clone());
+        if let Value::Object(map) = &mut object {
+            if let Some(would) = &self.would_pay {
+                map.insert("wouldPay".into(), would.clone());
+            }
+            if let Some(session) = &self.session {
+                map.insert("session".into(), session.clone());
+            }
         }
         object
+    }
+
+    /// The channel the receipt names, for a payment drawn on a session channel.
+    fn paid_channel(&self) -> Option<String> {
+        let receipt: Receipt = self.receipt.as_deref()?.parse().ok()?;
+        let session = receipt.extra.get("intent").and_then(Value::as_str) == Some("session");
+        session.then_some(receipt.reference)
     }
 }
 
@@ -144,21 +163,24 @@ impl Outcome {
 /// (first offered first), or nobody (no key given: free requests still work, and a 402 ends
 /// with "no key").
 enum Payer {
-    Key(Box<MultiProvider>),
+    /// The providers, and whether `session` challenges are paid (`--session`).
+    Key(Box<MultiProvider>, bool),
     NoKey,
 }
 
 impl PaymentProvider for Payer {
     fn supports(&self, method: &str, intent: &str) -> bool {
         match self {
-            Payer::Key(provider) => provider.supports(method, intent),
+            Payer::Key(provider, sessions) => {
+                provider.supports(method, intent) && (*sessions || intent != "session")
+            }
             Payer::NoKey => false,
         }
     }
 
     async fn pay(&self, challenge: &Challenge) -> Result<Credential, MppError> {
         match self {
-            Payer::Key(provider) => provider.pay(challenge).await,
+            Payer::Key(provider, _) => provider.pay(challenge).await,
             Payer::NoKey => Err(MppError::Unsupported {
                 method: challenge.method.clone(),
                 intent: challenge.intent.clone(),
@@ -168,7 +190,7 @@ impl PaymentProvider for Payer {
 
     async fn quote(&self, challenge: &Challenge) -> Result<Option<Quote>, MppError> {
         match self {
-            Payer::Key(provider) => provider.quote(challenge).await,
+            Payer::Key(provider, _) => provider.quote(challenge).await,
             Payer::NoKey => Ok(None),
         }
     }
@@ -179,14 +201,14 @@ impl PaymentProvider for Payer {
         present: &dyn Present,
     ) -> Result<Credential, MppError> {
         match self {
-            Payer::Key(provider) => provider.pay_via(challenge, present).await,
+            Payer::Key(provider, _) => provider.pay_via(challenge, present).await,
             Payer::NoKey => self.pay(challenge).await,
         }
     }
 
     async fn observe(&self, credential: &Credential, answer: &Answer) -> Retry {
         match self {
-            Payer::Key(provider) => provider.observe(credential, answer).await,
+            Payer::Key(provider, _) => provider.observe(credential, answer).await,
             Payer::NoKey => Retry::No,
         }
     }
@@ -223,7 +245,7 @@ pub(crate) fn describe(plan: &PlannedPayment) -> String {
 }
 
 pub(crate) fn plan_json(plan: &PlannedPayment, receipt: Option<&Receipt>) -> Value {
-    json!({
+    let mut value = json!({
         "method": plan.method,
         "intent": plan.intent,
         "amount": plan.amount.map(|a| a.to_string()),
@@ -231,7 +253,12 @@ pub(crate) fn plan_json(plan: &PlannedPayment, receipt: Option<&Receipt>) -> Val
         "recipient": plan.recipient,
         "chainId": plan.chain_id,
         "reference": receipt.map(|r| r.reference.clone()),
-    })
+    });
+    // A session payment: what it put into the channel (a deposit, a top-up, or zero).
+    if let (Some(deposit), Value::Object(map)) = (plan.deposit, &mut value) {
+        map.insert("deposit".into(), Value::String(deposit.to_string()));
+    }
+    value
 }
 
 /// Reads `AMOUNT[:TOKEN]`.
@@ -404,7 +431,19 @@ fn print_headers(mark: char, headers: &reqwest::header::HeaderMap) {
 pub(crate) async fn run(args: PayArgs) -> anyhow::Result<ExitCode> {
     let json_output = args.output == OutputFormat::Json;
     let mut outcome = Outcome::default();
-    let result = exchange(&args, &mut outcome).await;
+    let mut result = exchange(&args, &mut outcome).await;
+    if let Some(provider) = outcome.sessions.take() {
+        let paid = outcome.paid_channel();
+        match args
+            .session
+            .finish(&provider, paid.as_deref(), json_output)
+            .await
+        {
+            Ok(report) => outcome.session = report,
+            Err(error) if result.is_ok() => result = Err(error),
+            Err(error) => output::warn(&fail::sentence(&error.to_string())),
+        }
+    }
     if json_output {
         let mut object = outcome.to_json();
         if let (Err(error), Value::Object(map)) = (&result, &mut object) {
@@ -443,10 +482,16 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
             if let Some(chain) = args.chain_id {
                 crypto = crypto.chain_id(chain);
             }
-            let providers = MultiProvider::new()
-                .with(provider(signer, args)?)
-                .with(crypto);
-            Payer::Key(Box::new(providers))
+            let mut tempo = provider(signer, args)?;
+            if args.session.enabled() {
+                tempo = tempo.with_sessions(args.session.options().await?);
+            }
+            let tempo = Arc::new(tempo);
+            if args.session.enabled() {
+                outcome.sessions = Some(Arc::clone(&tempo));
+            }
+            let providers = MultiProvider::new().with(tempo).with(crypto);
+            Payer::Key(Box::new(providers), args.session.enabled())
         }
         None => Payer::NoKey,
     };
@@ -502,6 +547,17 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
                 Code::PaymentFailed,
                 format!("The server asks for payment ({offered}) but no key was given."),
                 "Pass --key-file FILE or --key HEX, set MPP_PRIVATE_KEY, or try --dry-run.",
+            )
+            .into());
+        }
+        Err(PaymentError::NoPayableChallenge { offered })
+            if !args.session.enabled() && offered.contains("/session") =>
+        {
+            outcome.status = Some(402);
+            return Err(Failure::new(
+                Code::PaymentFailed,
+                format!("The server asks for payment ({offered}), and sessions are paid only with --session."),
+                "Pass --session to pay from a payment channel (--channel-file FILE keeps it for the next runs).",
             )
             .into());
         }

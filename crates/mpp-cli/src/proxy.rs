@@ -389,6 +389,7 @@ pub(crate) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
             let mpp = methods::handler(
                 &route.offered,
                 &method,
+                None,
                 redotpay.as_ref(),
                 metrics.handler(base),
             )?;

@@ -23,6 +23,7 @@ use crate::key::{hex_of, parse_key};
 use crate::methods::{self, Offered};
 use crate::metrics::MetricsArgs;
 use crate::output;
+use crate::session::SessionServeArgs;
 
 /// `mpp serve`.
 #[derive(Debug, Args)]
@@ -77,6 +78,8 @@ pub(crate) struct ServeArgs {
     redotpay_rdt_file: Option<PathBuf>,
     #[command(flatten)]
     metrics: MetricsArgs,
+    #[command(flatten)]
+    session: SessionServeArgs,
     /// Also serve MCP at `/mcp` (streamable HTTP): the tool `echo` costs --price, `ping` is
     /// free, on the same methods, realm and store.
     #[arg(long)]
@@ -269,7 +272,7 @@ pub(crate) fn build_error(what: &str, e: impl std::fmt::Display, hint: &str) -> 
 }
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let offered = offered_methods(&args.method)?;
+    let offered = args.session.expand(&offered_methods(&args.method)?)?;
     let rdts = match &args.redotpay_rdt_file {
         Some(_) if !offered.contains(&Offered::RedotPay) => {
             return Err(fail::input(
@@ -323,11 +326,27 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let session = if offered.contains(&Offered::TempoSession) {
+        if args.store == "memory" {
+            output::warn(
+                "channels are kept in memory: a restart forgets their vouchers; keep them with --store sqlite:PATH",
+            );
+        }
+        Some(args.session.method(&method, &args.price)?)
+    } else {
+        None
+    };
     let base = Mpp::builder()
         .realm(realm.clone())
         .secret(secret)
         .store(store);
-    let mpp = methods::handler(&offered, &method, redotpay.as_ref(), metrics.handler(base))?;
+    let mpp = methods::handler(
+        &offered,
+        &method,
+        session.as_ref(),
+        redotpay.as_ref(),
+        metrics.handler(base),
+    )?;
     methods::recover(&mpp).await?;
 
     let paths = if args.paths.is_empty() {
@@ -344,6 +363,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "charging {} of {} per request to {} on chain {chain_id} (realm {realm})",
         args.price, args.currency, args.recipient
     ));
+    if let Some(session) = &session {
+        let escrow = session.escrow();
+        output::step(&format!(
+            "sessions: channels in {} ({}), closed and settled with the --key",
+            escrow.address(),
+            escrow.protocol(),
+        ));
+    }
     output::step(&format!(
         "methods: {}{}",
         args.method.join(", "),

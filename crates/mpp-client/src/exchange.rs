@@ -179,6 +179,10 @@ where
                 .with_challenges(challenges))
         })
     }
+
+    fn resource(&self) -> Option<&str> {
+        Some(self.template.url().as_str())
+    }
 }
 
 /// The largest problem body read from a refusal.

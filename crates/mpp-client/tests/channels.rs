@@ -101,6 +101,8 @@ struct Channels {
     /// (deposit, authorised) of the open channel.
     channel: Mutex<Option<(u128, u128)>>,
     answers: Mutex<Vec<u16>>,
+    /// The resource each payment was for, as the client names it.
+    resources: Mutex<Vec<String>>,
 }
 
 impl Channels {
@@ -132,6 +134,10 @@ impl PaymentProvider for Channels {
         challenge: &Challenge,
         present: &dyn Present,
     ) -> Result<Credential, MppError> {
+        self.resources
+            .lock()
+            .unwrap()
+            .push(present.resource().unwrap_or_default().to_owned());
         let opened = self.channel.lock().unwrap().is_some();
         if opened && self.needs().is_some() {
             let top_up = PaymentPayload::new("topUp").with("amount", DEPOSIT.to_string());
@@ -195,6 +201,8 @@ async fn deposits_are_what_the_budget_counts_and_top_ups_go_first() {
         ]
     );
     assert_eq!(server.deposit.load(Ordering::SeqCst), 60);
+    // The provider knows what it pays for (a channel's close goes there).
+    assert_eq!(*provider.resources.lock().unwrap(), vec![url.clone(); 6]);
     // The budget counted the two deposits, not six prices.
     assert_eq!(policy.spent("usd"), Amount::new(2 * DEPOSIT));
     assert_eq!(*provider.answers.lock().unwrap(), [200; 6]);

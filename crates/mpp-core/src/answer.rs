@@ -61,6 +61,13 @@ pub trait Present: Send + Sync {
     /// Presents `credential`.
     fn present<'a>(&'a self, credential: &'a Credential)
     -> BoxFuture<'a, Result<Answer, MppError>>;
+
+    /// The URL of the resource being paid for, when the transport has one (HTTP): a session
+    /// provider keeps it with its channel, to send the channel's close there later. `None`, the
+    /// default, when there is none.
+    fn resource(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// What a provider wants done after hearing the server's answer

@@ -62,7 +62,10 @@ pub use transfer::{
 };
 
 #[cfg(feature = "client")]
-pub use client::TempoProvider;
+pub use client::{
+    ChannelError, ChannelStatus, DEFAULT_DEPOSIT_UNITS, SessionChannel, SessionOptions,
+    TempoProvider,
+};
 #[cfg(feature = "server")]
 pub use server::{
     BuildError, CosignError, Cosigner, FeePayer, SessionBuildError, TempoCharge,

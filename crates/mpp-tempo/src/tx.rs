@@ -46,10 +46,23 @@ pub(crate) struct Draft {
 }
 
 /// Estimates, fills and signs `draft` as `signer`.
+#[cfg(feature = "server")]
 pub(crate) async fn sign(
     rpc: &Rpc,
     signer: &(dyn Signer + Send + Sync),
     draft: Draft,
+) -> Result<SignedPayment, SignError> {
+    sign_with_gas_floor(rpc, signer, draft, 0).await
+}
+
+/// [`sign`] with a gas limit of at least `floor`: for a transaction known to need more than
+/// some nodes estimate (anvil answers a fixed 534000 gas for any Tempo transaction, less than a
+/// channel open takes). Only the gas used is charged.
+pub(crate) async fn sign_with_gas_floor(
+    rpc: &Rpc,
+    signer: &(dyn Signer + Send + Sync),
+    draft: Draft,
+    floor: u64,
 ) -> Result<SignedPayment, SignError> {
     let sponsored = draft.fee_token.is_none();
     let valid_before = NonZeroU64::new(unix_now() + VALIDITY.as_secs());
@@ -73,7 +86,10 @@ pub(crate) async fn sign(
         fee_token: draft.fee_token,
         max_priority_fee_per_gas: PRIORITY_FEE.min(max_fee),
         max_fee_per_gas: max_fee,
-        gas_limit: gas.saturating_add(gas / 4).saturating_add(10_000),
+        gas_limit: gas
+            .saturating_add(gas / 4)
+            .saturating_add(10_000)
+            .max(floor),
         calls: draft.calls,
         nonce_key: TEMPO_EXPIRING_NONCE_KEY,
         nonce: 0,

@@ -59,6 +59,11 @@ const ANVIL_UNDER_ROOT: &str = ".tools/node_modules/@foundry-rs/anvil-linux-amd6
 const TRANSFER_SELECTOR: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];
 /// `balanceOf(address)`.
 const BALANCE_OF_SELECTOR: [u8; 4] = [0x70, 0xa0, 0x82, 0x31];
+/// `keccak256("Transfer(address,address,uint256)")`, the TIP-20 transfer event.
+const TRANSFER_TOPIC: B256 =
+    alloy_primitives::b256!("0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef");
+/// The fee manager precompile: every fee arrives there as a TIP-20 `Transfer` from its payer.
+const FEE_MANAGER: Address = address!("0xfeec000000000000000000000000000000000000");
 
 /// How to start a [`TempoChain`]. `TempoChainOptions::default()` gives anvil's defaults
 /// (chain id 31337, hardfork T0); [`TempoChainOptions::sessions`] adds the payment-channel
@@ -438,6 +443,37 @@ impl TempoChain {
                 detail: format!("balanceOf returned {answer}, not one 32-byte word"),
             })?;
         Ok(U256::from_be_slice(&bytes))
+    }
+
+    /// What `payer` paid in fees in `token` since the chain started: the sum of the token's
+    /// `Transfer` events from `payer` to the fee manager (`eth_getLogs` over every block). Read
+    /// fees this way, never from a receipt's `feePayer` (see the crate docs).
+    pub async fn fees_paid(&self, token: Address, payer: Address) -> Result<u128> {
+        let filter = json!({
+            "fromBlock": "0x0",
+            "toBlock": "latest",
+            "address": token,
+            "topics": [TRANSFER_TOPIC, payer.into_word(), FEE_MANAGER.into_word()],
+        });
+        let logs = self.rpc.call("eth_getLogs", json!([filter])).await?;
+        let bad = |detail: String| Error::BadResponse {
+            method: String::from("eth_getLogs"),
+            detail,
+        };
+        let mut total = 0u128;
+        for log in logs
+            .as_array()
+            .ok_or_else(|| bad(format!("{logs} is not a list")))?
+        {
+            let amount = log["data"]
+                .as_str()
+                .and_then(|data| hex::decode(data).ok())
+                .filter(|bytes| bytes.len() == 32)
+                .and_then(|bytes| u128::try_from(U256::from_be_slice(&bytes)).ok())
+                .ok_or_else(|| bad(format!("a transfer log without an amount: {log}")))?;
+            total = total.saturating_add(amount);
+        }
+        Ok(total)
     }
 
     /// Mines one block (`evm_mine`).

@@ -41,7 +41,9 @@ struct Payer(Option<TempoProvider>);
 
 impl PaymentProvider for Payer {
     fn supports(&self, method: &str, intent: &str) -> bool {
-        self.0.as_ref().is_some_and(|p| p.supports(method, intent))
+        // A one-shot call keeps no payment channel to close afterwards: sessions are paid by
+        // `mpp pay --session`, never here (a channel opened here would keep its deposit).
+        intent != "session" && self.0.as_ref().is_some_and(|p| p.supports(method, intent))
     }
 
     async fn pay(&self, challenge: &Challenge) -> Result<Credential, MppError> {

@@ -162,7 +162,7 @@ pub(crate) async fn run_stdio(args: StdioArgs) -> anyhow::Result<ExitCode> {
         .realm(args.realm.clone())
         .secret(secret)
         .store(store);
-    let mpp = methods::handler(&[Offered::Tempo], &method, None, base)?;
+    let mpp = methods::handler(&[Offered::Tempo], &method, None, None, base)?;
     methods::recover(&mpp).await?;
     output::step(&format!(
         "MCP over stdio: echo costs {} of {} to {} (realm {}), ping is free",

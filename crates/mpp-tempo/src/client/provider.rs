@@ -1,4 +1,5 @@
-//! [`TempoProvider`]: signs TIP-20 transfers that answer Tempo `charge` challenges.
+//! [`TempoProvider`]: signs TIP-20 transfers that answer Tempo `charge` challenges, and pays
+//! Tempo `session` challenges from payment channels (`session/`).
 
 use std::num::NonZeroU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,7 +8,8 @@ use alloy::primitives::{Address, U256};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use mpp_core::{
-    Challenge, ChargeMode, Credential, DidPkh, MppError, PaymentPayload, PaymentProvider,
+    Answer, BoxFuture, Challenge, ChargeMode, Credential, DidPkh, MppError, PaymentPayload,
+    PaymentProvider, Present, Quote, Retry,
 };
 use tempo_alloy::primitives::transaction::{FEE_PAYER_SIGNATURE_MARKER, TEMPO_EXPIRING_NONCE_KEY};
 use tempo_alloy::primitives::{TempoSignature, TempoTransaction};
@@ -21,7 +23,10 @@ use crate::error::RpcError;
 use crate::proof::proof_digest;
 use crate::request::TempoChargeRequest;
 use crate::rpc::{DEFAULT_RPC_TIMEOUT, Rpc};
+use crate::session::SESSION_INTENT;
 use crate::transfer::transfer_call;
+
+use super::session::{ChannelError, SessionChannel, SessionOptions, Sessions};
 
 /// How long a signed payment stays valid at most (the challenge's expiry may cut it shorter).
 const VALIDITY: Duration = Duration::from_secs(25);
@@ -50,11 +55,12 @@ const PRIORITY_FEE: u128 = 1_000_000_000;
 /// # }
 /// ```
 pub struct TempoProvider {
-    signer: PrivateKeySigner,
-    rpc: Rpc,
+    pub(super) signer: PrivateKeySigner,
+    pub(super) rpc: Rpc,
     client_id: Option<String>,
     expected_chain_id: Option<u64>,
     node_chain_id: OnceCell<u64>,
+    pub(super) sessions: Sessions,
 }
 
 impl std::fmt::Debug for TempoProvider {
@@ -63,6 +69,7 @@ impl std::fmt::Debug for TempoProvider {
             .field("address", &self.signer.address())
             .field("client_id", &self.client_id)
             .field("expected_chain_id", &self.expected_chain_id)
+            .field("sessions", self.sessions.options())
             .finish_non_exhaustive()
     }
 }
@@ -76,7 +83,26 @@ impl TempoProvider {
             client_id: None,
             expected_chain_id: None,
             node_chain_id: OnceCell::new(),
+            sessions: Sessions::new(SessionOptions::default()),
         })
+    }
+
+    /// How `session` challenges are paid: where channels are kept (in memory by default), how
+    /// much is deposited, which escrows are trusted.
+    #[must_use]
+    pub fn with_sessions(mut self, options: SessionOptions) -> Self {
+        self.sessions = Sessions::new(options);
+        self
+    }
+
+    /// The payment channels this payer keeps in its channel store (open, closed, and those a
+    /// server said are gone), one per chain, escrow, payee and token.
+    pub async fn channels(&self) -> Result<Vec<SessionChannel>, ChannelError> {
+        Ok(super::session::list(self.sessions.store(), self.address())
+            .await?
+            .into_iter()
+            .map(|(_, channel)| channel)
+            .collect())
     }
 
     /// Names this application in the attribution memo of every payment.
@@ -126,21 +152,7 @@ impl TempoProvider {
         }
         let request = TempoChargeRequest::from_map(challenge.request.json())
             .map_err(|e| MppError::InvalidChallenge(e.to_string()))?;
-        if let Some(pinned) = self.expected_chain_id
-            && pinned != request.chain_id
-        {
-            return Err(MppError::InvalidChallenge(format!(
-                "the challenge is for chain {}, this client pays on chain {pinned}",
-                request.chain_id
-            )));
-        }
-        let node = self.node_chain_id().await?;
-        if node != request.chain_id {
-            return Err(MppError::InvalidChallenge(format!(
-                "the challenge is for chain {}, the RPC node serves chain {node}",
-                request.chain_id
-            )));
-        }
+        self.ensure_chain(request.chain_id).await?;
         if request.amount.is_zero() {
             return Ok(request);
         }
@@ -153,6 +165,24 @@ impl TempoProvider {
             ));
         }
         Ok(request)
+    }
+
+    /// Refuses a challenge for another chain than the pinned one or the node's.
+    pub(super) async fn ensure_chain(&self, chain_id: u64) -> Result<(), MppError> {
+        if let Some(pinned) = self.expected_chain_id
+            && pinned != chain_id
+        {
+            return Err(MppError::InvalidChallenge(format!(
+                "the challenge is for chain {chain_id}, this client pays on chain {pinned}"
+            )));
+        }
+        let node = self.node_chain_id().await?;
+        if node != chain_id {
+            return Err(MppError::InvalidChallenge(format!(
+                "the challenge is for chain {chain_id}, the RPC node serves chain {node}"
+            )));
+        }
+        Ok(())
     }
 
     fn proof(&self, challenge: &Challenge, chain_id: u64) -> Result<PaymentPayload, MppError> {
@@ -310,10 +340,13 @@ fn insufficient(balance: U256, request: &TempoChargeRequest) -> MppError {
 
 impl PaymentProvider for TempoProvider {
     fn supports(&self, method: &str, intent: &str) -> bool {
-        method == METHOD && intent == INTENT
+        method == METHOD && (intent == INTENT || intent == SESSION_INTENT)
     }
 
     async fn pay(&self, challenge: &Challenge) -> Result<Credential, MppError> {
+        if challenge.intent == SESSION_INTENT {
+            return self.pay_session(challenge, &CannotPresent).await;
+        }
         let request = self.check(challenge).await?;
         let source = DidPkh::new(request.chain_id, self.address().to_string())
             .map_err(|e| MppError::other(e.to_string()))?;
@@ -343,5 +376,45 @@ impl PaymentProvider for TempoProvider {
             PaymentPayload::hash(receipt.transaction_hash.to_string())
         };
         Ok(Credential::new(challenge.to_echo(), payload).with_source(source.to_string()))
+    }
+
+    async fn quote(&self, challenge: &Challenge) -> Result<Option<Quote>, MppError> {
+        if challenge.intent != SESSION_INTENT {
+            return Ok(None);
+        }
+        Ok(Some(self.session_quote(challenge).await?))
+    }
+
+    async fn pay_via(
+        &self,
+        challenge: &Challenge,
+        present: &dyn Present,
+    ) -> Result<Credential, MppError> {
+        if challenge.intent == SESSION_INTENT {
+            return self.pay_session(challenge, present).await;
+        }
+        self.pay(challenge).await
+    }
+
+    async fn observe(&self, credential: &Credential, answer: &Answer) -> Retry {
+        if credential.challenge.method != METHOD || credential.challenge.intent != SESSION_INTENT {
+            return Retry::No;
+        }
+        self.observe_session(credential, answer).await
+    }
+}
+
+/// What [`TempoProvider::pay`] hands a session payment: it cannot present a top-up of its own
+/// (a client that can calls `pay_via`).
+struct CannotPresent;
+
+impl Present for CannotPresent {
+    fn present<'a>(
+        &'a self,
+        _credential: &'a Credential,
+    ) -> BoxFuture<'a, Result<Answer, MppError>> {
+        Box::pin(std::future::ready(Err(MppError::other(
+            "the channel needs a top-up, which only a client that presents credentials (pay_via) can send",
+        ))))
     }
 }

@@ -1,0 +1,112 @@
+//! `mpp serve --intent session`: selling requests through payment channels. The payer opens a
+//! channel once and pays each request with a voucher; the server, as the payee, closes the
+//! channel when the payer asks (or settles it on chain) with the payee's key.
+
+use clap::Args;
+use mpp::tempo::{TempoCharge, TempoSession};
+
+use crate::fail;
+use crate::key::KeySource;
+use crate::methods::Offered;
+use crate::serve::build_error;
+
+/// How `mpp serve` sells through payment channels.
+#[derive(Debug, Args)]
+pub(crate) struct SessionServeArgs {
+    /// How Tempo payers pay (comma-separated, in the 402's order): `charge`, a transaction per
+    /// request; `session`, vouchers drawn on a payment channel opened once.
+    #[arg(long, value_delimiter = ',', default_value = "charge")]
+    intent: Vec<String>,
+    /// The deposit suggested to a new channel, in currency units (default: a hundred requests'
+    /// worth).
+    #[arg(long, value_name = "AMOUNT")]
+    suggested_deposit: Option<String>,
+    /// The channel contract: a legacy escrow's address for `sessionProtocol` v1 (default: the
+    /// TIP-1034 reserve, v2).
+    #[arg(long, value_name = "ADDRESS")]
+    escrow: Option<String>,
+    /// The payee's key, which sends the close (and settle) transactions of channels: the
+    /// --recipient's key, or on the reserve the channel operator's.
+    #[command(flatten)]
+    payee: KeySource,
+}
+
+/// How many requests the default suggested deposit pays for.
+const DEFAULT_DEPOSIT_REQUESTS: u128 = 100;
+
+impl SessionServeArgs {
+    /// The Tempo intents `--intent` names, in order, in place of `tempo` in `offered`.
+    pub(crate) fn expand(&self, offered: &[Offered]) -> anyhow::Result<Vec<Offered>> {
+        let mut intents = Vec::new();
+        for name in &self.intent {
+            let intent = match name.trim().to_ascii_lowercase().as_str() {
+                "charge" => Offered::Tempo,
+                "session" => Offered::TempoSession,
+                _ => {
+                    return Err(fail::input(
+                        format!("The intent `{name}` is not available."),
+                        "Use --intent charge, --intent session or --intent charge,session.",
+                    ));
+                }
+            };
+            if !intents.contains(&intent) {
+                intents.push(intent);
+            }
+        }
+        Ok(offered
+            .iter()
+            .flat_map(|method| match method {
+                Offered::Tempo => intents.clone(),
+                other => vec![*other],
+            })
+            .collect())
+    }
+
+    /// The session method on `charge`'s node, token, recipient, fee payer and store, selling
+    /// at `price`.
+    pub(crate) fn method(&self, charge: &TempoCharge, price: &str) -> anyhow::Result<TempoSession> {
+        let payee = self.payee.load()?.ok_or_else(|| {
+            fail::input(
+                "A session needs the payee's key to close and settle channels.",
+                "Pass --key-file FILE or --key HEX, or set MPP_PRIVATE_KEY, with the --recipient's key.",
+            )
+        })?;
+        let mut builder = charge.session().payee(payee);
+        if let Some(escrow) = &self.escrow {
+            let escrow = escrow.parse().map_err(|_| {
+                fail::input(
+                    format!("The escrow {escrow} is not an address."),
+                    "Pass the 0x-prefixed address of a legacy escrow, or leave --escrow out for the reserve.",
+                )
+            })?;
+            builder = builder.escrow(escrow);
+        }
+        let suggested = match &self.suggested_deposit {
+            Some(amount) => amount.clone(),
+            None => default_deposit(price)?,
+        };
+        builder.suggested_deposit(suggested).build().map_err(|e| {
+            build_error(
+                "the session cannot start",
+                e,
+                "Check --key-file, --recipient, --escrow and --suggested-deposit.",
+            )
+        })
+    }
+}
+
+/// A hundred times `price`, in currency units.
+fn default_deposit(price: &str) -> anyhow::Result<String> {
+    let decimals = mpp::tempo::TIP20_DECIMALS;
+    let amount = mpp::Amount::from_decimal(price, decimals).map_err(|e| {
+        build_error(
+            &format!("--price {price} cannot be charged"),
+            e,
+            "Write the price in currency units, like --price 0.01.",
+        )
+    })?;
+    Ok(
+        mpp::Amount::new(amount.base_units().saturating_mul(DEFAULT_DEPOSIT_REQUESTS))
+            .to_decimal(decimals),
+    )
+}
