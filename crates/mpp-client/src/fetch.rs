@@ -7,7 +7,8 @@ use mpp_core::PaymentProvider;
 use reqwest::{RequestBuilder, Response};
 
 use crate::events::Event;
-use crate::exchange::send_paid;
+use crate::exchange::{exchange, send_paid};
+use crate::stream::{MeteredStream, metered};
 use crate::{PayOptions, PaymentError, SpendPolicy};
 
 mod sealed {
@@ -81,6 +82,36 @@ impl<P> SendWithPayment<'_, P> {
     pub fn options(mut self, options: PayOptions) -> Self {
         self.options = options;
         self
+    }
+}
+
+impl<'a, P: PaymentProvider> SendWithPayment<'a, P> {
+    /// Sends the request, paying as awaiting it does, and reads the answer as a metered
+    /// stream of items (Server-Sent Events paid per item from a session's channel): the
+    /// server's requests for more credit are answered by the provider as the items arrive.
+    pub async fn stream(self) -> Result<MeteredStream<'a>, PaymentError> {
+        let (client, request) = self.builder.build_split();
+        let request = request?;
+        let url = request.url().clone();
+        let headers = request.headers().clone();
+        let sender = client.clone();
+        let exchanged = exchange(self.provider, &self.options, request, |request| {
+            let client = sender.clone();
+            async move { client.execute(request).await.map_err(PaymentError::from) }
+        })
+        .await?;
+        let status = exchanged.response.status();
+        if !status.is_success() {
+            return Err(PaymentError::NotAStream { status });
+        }
+        Ok(metered(
+            exchanged.response,
+            exchanged.paid,
+            self.provider,
+            client,
+            url,
+            &headers,
+        ))
     }
 }
 

@@ -68,7 +68,9 @@ impl Frame {
             "payment-close-request" => Self::CloseRequest,
             "message" => Self::Message(string(&mut object, "data", kind)?),
             "payment-receipt" => Self::Receipt(data_receipt(&object, "payment-receipt")?),
-            "payment-close-ready" => Self::CloseReady(data_receipt(&object, "payment-close-ready")?),
+            "payment-close-ready" => {
+                Self::CloseReady(data_receipt(&object, "payment-close-ready")?)
+            }
             "payment-need-voucher" => Self::NeedVoucher(
                 serde_json::from_value(object.remove("data").unwrap_or_default())
                     .map_err(|e| StreamError::malformed("payment-need-voucher", e))?,
@@ -162,7 +164,13 @@ mod tests {
         ] {
             assert!(Frame::parse(text).is_err(), "{text}");
         }
-        let long = format!(r#"{{"mpp":"message","data":"{}"}}"#, "x".repeat(MAX_STREAM_EVENT_LEN));
-        assert!(matches!(Frame::parse(&long), Err(StreamError::TooLarge { .. })));
+        let long = format!(
+            r#"{{"mpp":"message","data":"{}"}}"#,
+            "x".repeat(MAX_STREAM_EVENT_LEN)
+        );
+        assert!(matches!(
+            Frame::parse(&long),
+            Err(StreamError::TooLarge { .. })
+        ));
     }
 }

@@ -282,7 +282,8 @@ mod tests {
 
     #[test]
     fn events_survive_any_chunking_and_line_ending() {
-        let body = "event: message\r\ndata: tick 0\r\n\r\n: a comment\rid: 7\revent: message\rdata:x\r\r";
+        let body =
+            "event: message\r\ndata: tick 0\r\n\r\n: a comment\rid: 7\revent: message\rdata:x\r\r";
         let whole = read_all(&[body.as_bytes()]).unwrap();
         assert_eq!(
             whole,
