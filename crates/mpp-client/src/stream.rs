@@ -97,6 +97,7 @@ pub(crate) fn metered<'a, P: PaymentProvider>(
         client,
         template,
         shared: Arc::clone(&shared),
+        broken: false,
     };
     MeteredStream {
         items: stream::unfold(state, Reading::next).boxed(),
@@ -113,19 +114,20 @@ struct Reading<'a, P> {
     client: Client,
     template: Request,
     shared: Arc<Mutex<Shared>>,
+    /// Set when an error ended the stream.
+    broken: bool,
 }
 
 impl<P: PaymentProvider> Reading<'_, P> {
     async fn next(mut self) -> Option<(Result<String, PaymentError>, Self)> {
+        if self.broken {
+            return None;
+        }
         loop {
             let event = match self.event().await {
                 Ok(Some(event)) => event,
                 Ok(None) => return None,
-                Err(error) => {
-                    // Dropping the response closes the connection: the server stops metering.
-                    self.response = None;
-                    return Some((Err(error), self));
-                }
+                Err(error) => return Some((Err(error), self.break_off())),
             };
             match event {
                 StreamEvent::Message(item) => {
@@ -135,13 +137,20 @@ impl<P: PaymentProvider> Reading<'_, P> {
                 StreamEvent::Receipt(receipt) => self.lock().receipt = Some(receipt),
                 StreamEvent::NeedVoucher(need) => {
                     if let Err(error) = self.authorize(&need).await {
-                        self.response = None;
-                        return Some((Err(error), self));
+                        return Some((Err(error), self.break_off()));
                     }
                 }
                 _ => {}
             }
         }
+    }
+
+    /// Ends the stream after an error: dropping the response closes the connection, and the
+    /// server stops metering.
+    fn break_off(mut self) -> Self {
+        self.response = None;
+        self.broken = true;
+        self
     }
 
     /// The next event of the body, `None` at its end.
