@@ -11,7 +11,10 @@
 //! - a server asking for more than the items it delivered justify gets no voucher: the client
 //!   refuses, ends the stream, and the channel authorises only what was delivered;
 //! - a slow client does not make the server buffer: the producer is pulled only as fast as
-//!   the connection drains.
+//!   the connection drains;
+//! - the official mppx 0.11 session client (`session-client.mjs`, `manager.sse`) reads our
+//!   stream, and our client reads the mppx 0.11 server's stream (`session-server.mjs`), top-ups
+//!   included; the payee holds exactly the items' prices more after the close.
 
 mod common;
 
@@ -35,6 +38,7 @@ use mpp::{ChargeParams, CreditNeed, MppError, SharedStore};
 use mpp_testkit::{FundedKey, TempoChain, TempoChainOptions};
 
 use common::chain::balance;
+use common::node::{MppxServer, mppx_session_client};
 use common::our_server::handler;
 
 /// The price of an item: 0.001 pathUSD.
@@ -341,4 +345,99 @@ async fn a_slow_client_does_not_grow_the_servers_buffer() {
     }
     let channel = only_channel(&provider).await;
     assert_eq!(channel.cumulative.base_units(), PRICE_UNITS, "paid once");
+}
+
+#[tokio::test]
+async fn the_mppx_session_client_reads_our_stream() {
+    let parties = parties().await;
+    let url = serve(parties.mpp("item").await, |payment: Payment| async move {
+        items(payment, 20)
+    })
+    .await;
+    let payee = parties.payee.address();
+    let payee_before = balance(&parties.chain, payee).await;
+    let env = [
+        ("RPC_URL", parties.chain.rpc_url().to_owned()),
+        ("CHAIN_ID", parties.chain.chain_id().to_string()),
+        ("PRIVATE_KEY", parties.payer.private_key_hex()),
+        ("REQUESTS", String::from("0")),
+        ("STREAM_URL", url.clone()),
+    ];
+    let outcome = mppx_session_client(&url, &env).await;
+    let json = &outcome.json;
+    assert!(
+        outcome.status.success() && json["ok"] == true,
+        "{json}\n{}",
+        outcome.log
+    );
+    let expected: Vec<String> = (0..20).map(|i| format!("item {i}")).collect();
+    assert_eq!(json["stream"]["messages"], serde_json::json!(expected));
+    let receipt = &json["stream"]["receipts"][0];
+    let spent = (20 * PRICE_UNITS).to_string();
+    assert_eq!(receipt["spent"], spent.as_str(), "{json}");
+    assert_eq!(json["close"]["spent"], spent.as_str(), "{json}");
+    let payee_fees = parties.chain.fees_paid(PATH_USD, payee).await.unwrap();
+    assert_eq!(
+        balance(&parties.chain, payee).await,
+        payee_before + 20 * PRICE_UNITS - payee_fees
+    );
+}
+
+#[tokio::test]
+async fn our_client_reads_the_mppx_servers_stream() {
+    let parties = parties().await;
+    let ticks = 12u64;
+    let env = [
+        ("RPC_URL", parties.chain.rpc_url().to_owned()),
+        ("CHAIN_ID", parties.chain.chain_id().to_string()),
+        (
+            "SECRET_KEY",
+            String::from("session-stream-test-secret-0123456789abcdef"),
+        ),
+        ("RECIPIENT", parties.payee.address().to_string()),
+        ("PRIVATE_KEY", parties.payee.private_key_hex()),
+        ("CURRENCY", PATH_USD.to_string()),
+        ("AMOUNT", String::from(PRICE)),
+        // Five ticks' worth: the stream tops the channel up twice.
+        ("SUGGESTED_DEPOSIT", String::from("0.005")),
+        ("UNIT_TYPE", String::from("tick")),
+        ("STREAM_TICKS", ticks.to_string()),
+    ];
+    let server = MppxServer::start_session(&env).await;
+    let provider = parties.provider();
+    let payee = parties.payee.address();
+    let payee_before = balance(&parties.chain, payee).await;
+
+    let mut stream = reqwest::Client::new()
+        .get(server.stream_url())
+        .send_with_payment(&provider)
+        .stream()
+        .await
+        .unwrap();
+    let mut n = 0;
+    while let Some(item) = stream.next().await {
+        let item = item.unwrap_or_else(|e| panic!("{e}\nserver:\n{}", server.log()));
+        assert_eq!(item, format!("tick {n}"));
+        n += 1;
+    }
+    assert_eq!(n, ticks);
+    let receipt =
+        SessionReceipt::from_receipt(&stream.receipt().expect("a final receipt")).unwrap();
+    let total = u128::from(ticks) * PRICE_UNITS;
+    assert_eq!(receipt.spent.base_units(), total);
+    let channel = only_channel(&provider).await;
+    assert_eq!(channel.cumulative.base_units(), total);
+    assert_eq!(
+        channel.deposit.base_units(),
+        3 * 5 * PRICE_UNITS,
+        "two top-ups"
+    );
+
+    let closed = provider.close_channel(channel.channel_id).await.unwrap();
+    assert_eq!(closed.spent.base_units(), total);
+    let payee_fees = parties.chain.fees_paid(PATH_USD, payee).await.unwrap();
+    assert_eq!(
+        balance(&parties.chain, payee).await,
+        payee_before + total - payee_fees
+    );
 }
