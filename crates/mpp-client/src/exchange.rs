@@ -44,6 +44,7 @@ pub(crate) struct Exchanged {
 }
 
 /// The challenge paid, and the credential that paid it.
+#[derive(Clone)]
 pub(crate) struct Paid {
     pub(crate) challenge: Challenge,
     pub(crate) credential: Credential,

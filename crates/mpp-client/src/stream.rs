@@ -19,7 +19,8 @@ use crate::PaymentError;
 use crate::exchange::{Paid, Presenter};
 
 /// The items of a metered stream (Server-Sent Events paid per item from a payment channel),
-/// as they arrive. Get one with [`SendWithPayment::stream`](crate::SendWithPayment::stream).
+/// as they arrive. Get one with [`SendWithPayment::stream`](crate::SendWithPayment::stream),
+/// or from a paid response with [`MeteredStream::new`].
 ///
 /// When the server asks for more credit (`payment-need-voucher`), the stream has the payment
 /// provider answer (a voucher, after a top-up when the channel's deposit is short, sent to
@@ -70,38 +71,59 @@ impl Stream for MeteredStream<'_> {
     }
 }
 
-/// Reads the stream of `response`, which `paid` paid (if anything), answering requests for
-/// credit with `provider` through `client`.
-pub(crate) fn metered<'a, P: PaymentProvider>(
-    response: Response,
-    paid: Option<Paid>,
-    provider: &'a P,
-    client: Client,
-    url: Url,
-    headers: &HeaderMap,
-) -> MeteredStream<'a> {
-    // Vouchers and top-ups go to the same URL, as a POST with the request's headers and no
-    // body, so the server verifies them without serving (or charging) the resource again.
-    let mut template = Request::new(Method::POST, url);
-    for (name, value) in headers {
-        if ![CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING].contains(name) {
-            template.headers_mut().append(name, value.clone());
+/// How a paid response was obtained, kept in its extensions by
+/// [`SendWithPayment`](crate::SendWithPayment): what a metered stream in it needs to pay for
+/// more items.
+#[derive(Clone)]
+pub(crate) struct Opened {
+    pub(crate) paid: Paid,
+    pub(crate) client: Client,
+    pub(crate) url: Url,
+    pub(crate) headers: HeaderMap,
+}
+
+impl<'a> MeteredStream<'a> {
+    /// Reads `response` (a `text/event-stream` answer of
+    /// [`send_with_payment`](crate::Fetch::send_with_payment)) as a metered stream, with
+    /// `provider` (the one that paid it) answering the server's requests for more credit.
+    /// A response no payment opened still yields its items, and fails at the first request
+    /// for credit.
+    pub fn new<P: PaymentProvider>(response: Response, provider: &'a P) -> Self {
+        let opened = response.extensions().get::<Opened>().cloned();
+        let (paid, client, template) = match opened {
+            Some(opened) => {
+                // Vouchers and top-ups go to the same URL, as a POST with the request's
+                // headers and no body, so the server verifies them without serving (or
+                // charging) the resource again.
+                let mut template = Request::new(Method::POST, opened.url);
+                for (name, value) in &opened.headers {
+                    if ![CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING].contains(name) {
+                        template.headers_mut().append(name, value.clone());
+                    }
+                }
+                (Some(opened.paid), opened.client, template)
+            }
+            None => (
+                None,
+                Client::new(),
+                Request::new(Method::POST, response.url().clone()),
+            ),
+        };
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let state = Reading {
+            response: Some(response),
+            reader: SseReader::new(),
+            paid,
+            provider,
+            client,
+            template,
+            shared: Arc::clone(&shared),
+            broken: false,
+        };
+        MeteredStream {
+            items: stream::unfold(state, Reading::next).boxed(),
+            shared,
         }
-    }
-    let shared = Arc::new(Mutex::new(Shared::default()));
-    let state = Reading {
-        response: Some(response),
-        reader: SseReader::new(),
-        paid,
-        provider,
-        client,
-        template,
-        shared: Arc::clone(&shared),
-        broken: false,
-    };
-    MeteredStream {
-        items: stream::unfold(state, Reading::next).boxed(),
-        shared,
     }
 }
 
