@@ -23,6 +23,7 @@ const MAX_PAYMENTS: usize = 2;
 
 /// Sends `request`, and when it is answered with 402, pays one challenge and sends it again
 /// with the credential.
+#[cfg(feature = "middleware")]
 pub(crate) async fn send_paid<P, S, F>(
     provider: &P,
     options: &PayOptions,
@@ -50,7 +51,7 @@ pub(crate) struct Paid {
     pub(crate) credential: Credential,
 }
 
-/// [`send_paid`], telling which challenge paid the response.
+/// Sends `request`, paying as `send_paid` does, and tells which challenge paid the response.
 pub(crate) async fn exchange<P, S, F>(
     provider: &P,
     options: &PayOptions,
