@@ -124,6 +124,7 @@ impl<'a, P: PaymentProvider> IntoFuture for SendWithPayment<'a, P> {
                     client,
                     url,
                     headers,
+                    policy: self.options.policy.clone(),
                 });
             }
             Ok(response)

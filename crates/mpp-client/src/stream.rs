@@ -15,8 +15,8 @@ use mpp_core::stream::{SseReader, StreamEvent};
 use mpp_core::{PaymentProvider, Receipt, StreamNeed};
 use reqwest::{Client, Method, Request, Response, Url};
 
-use crate::PaymentError;
 use crate::exchange::{Paid, Presenter};
+use crate::{PaymentError, PlannedPayment, SpendPolicy};
 
 /// The items of a metered stream (Server-Sent Events paid per item from a payment channel),
 /// as they arrive. Get one with [`SendWithPayment::stream`](crate::SendWithPayment::stream),
@@ -24,8 +24,8 @@ use crate::exchange::{Paid, Presenter};
 ///
 /// When the server asks for more credit (`payment-need-voucher`), the stream has the payment
 /// provider answer (a voucher, after a top-up when the channel's deposit is short, sent to
-/// the same URL) before it reads on, and never authorises more than the items received
-/// justify: a server asking for more is refused, and the stream ends with the error. The
+/// the same URL) before it reads on, holding any top-up against the request's spend policy,
+/// and never authorises more than the items received justify: a server asking for more is refused, and the stream ends with the error. The
 /// server's final receipt is kept: [`receipt`](Self::receipt).
 pub struct MeteredStream<'a> {
     items: BoxStream<'a, Result<String, PaymentError>>,
@@ -80,6 +80,8 @@ pub(crate) struct Opened {
     pub(crate) client: Client,
     pub(crate) url: Url,
     pub(crate) headers: HeaderMap,
+    /// The spend policy the request was paid under: a top-up mid-stream counts against it.
+    pub(crate) policy: Option<SpendPolicy>,
 }
 
 impl<'a> MeteredStream<'a> {
@@ -90,7 +92,7 @@ impl<'a> MeteredStream<'a> {
     /// for credit.
     pub fn new<P: PaymentProvider>(response: Response, provider: &'a P) -> Self {
         let opened = response.extensions().get::<Opened>().cloned();
-        let (paid, client, template) = match opened {
+        let (paid, client, template, policy) = match opened {
             Some(opened) => {
                 // Vouchers and top-ups go to the same URL, as a POST with the request's
                 // headers and no body, so the server verifies them without serving (or
@@ -101,12 +103,13 @@ impl<'a> MeteredStream<'a> {
                         template.headers_mut().append(name, value.clone());
                     }
                 }
-                (Some(opened.paid), opened.client, template)
+                (Some(opened.paid), opened.client, template, opened.policy)
             }
             None => (
                 None,
                 Client::new(),
                 Request::new(Method::POST, response.url().clone()),
+                None,
             ),
         };
         let shared = Arc::new(Mutex::new(Shared::default()));
@@ -117,6 +120,7 @@ impl<'a> MeteredStream<'a> {
             provider,
             client,
             template,
+            policy,
             shared: Arc::clone(&shared),
             broken: false,
         };
@@ -135,6 +139,7 @@ struct Reading<'a, P> {
     provider: &'a P,
     client: Client,
     template: Request,
+    policy: Option<SpendPolicy>,
     shared: Arc<Mutex<Shared>>,
     /// Set when an error ended the stream.
     broken: bool,
@@ -209,7 +214,21 @@ impl<P: PaymentProvider> Reading<'_, P> {
             send: &send,
             template: &self.template,
         };
+        // What the voucher puts into the channel (a top-up when the deposit is short) is held
+        // against the spend policy first, as any payment's is.
+        let reservation = match &self.policy {
+            Some(policy) => {
+                let quote = self.provider.quote(&paid.challenge).await?;
+                let origin = self.template.url().origin().ascii_serialization();
+                let plan = PlannedPayment::new(&paid.challenge, origin).quoted(quote);
+                Some(policy.reserve(&plan)?)
+            }
+            None => None,
+        };
         self.provider.authorize(&ask, &presenter).await?;
+        if let Some(reservation) = reservation {
+            reservation.commit();
+        }
         Ok(())
     }
 

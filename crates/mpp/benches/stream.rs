@@ -84,7 +84,10 @@ async fn server(chain: &TempoChain, payee: &FundedKey, min_delta: Option<&str>) 
         let events = futures_util::stream::iter(0..ITEMS).map(|i| {
             Ok::<_, std::convert::Infallible>(Bytes::from(StreamEvent::Message(item(i)).to_sse()))
         });
-        ([("content-type", "text/event-stream")], Body::from_stream(events))
+        (
+            [("content-type", "text/event-stream")],
+            Body::from_stream(events),
+        )
     };
     let paid = Router::new()
         .route("/metered", get(metered))

@@ -10,6 +10,7 @@
 //!   did not send, and the close captures 37 prices;
 //! - a server asking for more than the items it delivered justify gets no voucher: the client
 //!   refuses, ends the stream, and the channel authorises only what was delivered;
+//! - a top-up mid-stream counts against the spend policy: past the budget it is refused;
 //! - a slow client does not make the server buffer: the producer is pulled only as fast as
 //!   the connection drains;
 //! - the official mppx 0.11 session client (`session-client.mjs`, `manager.sse`) reads our
@@ -26,7 +27,7 @@ use axum::Router;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
-use mpp::client::{Fetch as _, PaymentError};
+use mpp::client::{Fetch as _, PaymentError, Rule, SpendPolicy};
 use mpp::server::Mpp;
 use mpp::server::{MeterOptions, Payment, RequirePaymentLayer};
 use mpp::stream::StreamEvent;
@@ -34,7 +35,7 @@ use mpp::tempo::{
     ChannelStatus, PATH_USD, SessionChannel, SessionOptions, SessionReceipt, TempoCharge,
     TempoProvider, TempoSession,
 };
-use mpp::{ChargeParams, CreditNeed, MppError, SharedStore};
+use mpp::{Amount, ChargeParams, CreditNeed, MppError, SharedStore};
 use mpp_testkit::{FundedKey, TempoChain, TempoChainOptions};
 
 use common::chain::balance;
@@ -440,4 +441,39 @@ async fn our_client_reads_the_mppx_servers_stream() {
         balance(&parties.chain, payee).await,
         payee_before + total - payee_fees
     );
+}
+
+/// The spend policy holds mid-stream: a budget of one deposit pays the hundred items it covers
+/// (vouchers put nothing more into the channel) and refuses the top-up the next one needs.
+#[tokio::test]
+async fn a_top_up_mid_stream_counts_against_the_budget() {
+    let parties = parties().await;
+    let url = serve(parties.mpp("item").await, |payment: Payment| async move {
+        items(payment, 150)
+    })
+    .await;
+    let provider = parties.provider();
+    let currency = PATH_USD.to_string();
+    let policy = SpendPolicy::new().budget(&currency, Amount::new(DEPOSIT_UNITS));
+
+    let mut stream = reqwest::Client::new()
+        .get(&url)
+        .send_with_payment(&provider)
+        .policy(policy)
+        .stream()
+        .await
+        .unwrap();
+    for n in 0..100 {
+        assert_eq!(stream.next().await.unwrap().unwrap(), format!("item {n}"));
+    }
+    match stream.next().await.unwrap() {
+        Err(PaymentError::Refused(refusal)) => assert_eq!(refusal.rule, Rule::Budget),
+        other => panic!("{other:?}"),
+    }
+    assert!(stream.next().await.is_none(), "the stream ends");
+    let channel = only_channel(&provider).await;
+    assert_eq!(channel.deposit.base_units(), DEPOSIT_UNITS, "no top-up");
+    assert_eq!(channel.cumulative.base_units(), 100 * PRICE_UNITS);
+    let closed = provider.close_channel(channel.channel_id).await.unwrap();
+    assert_eq!(closed.spent.base_units(), 100 * PRICE_UNITS);
 }
