@@ -6,6 +6,8 @@
 //!   voucher frame per item and top-up frames when the deposit runs out, the
 //!   `payment-close-ready` receipt, a normal close; the payee holds exactly a thousand prices
 //!   more after the channel's close;
+//! - the official mppx 0.11 session manager (`manager.ws()` in `session-client.mjs`) reads our
+//!   WebSocket stream: every item, close 1000, and its close over HTTP pays the payee exactly;
 //! - a refused credential frame is answered `payment-error` and close 1008.
 
 mod common;
@@ -29,6 +31,7 @@ use mpp_testkit::{TempoChain, TempoChainOptions};
 use tokio_tungstenite::tungstenite::Message;
 
 use common::chain::balance;
+use common::node::mppx_session_client;
 use common::our_server::handler;
 
 const PRICE: &str = "0.001";
@@ -47,7 +50,13 @@ async fn route(State(mpp): State<Mpp>, request: Request) -> Response {
 
 /// A session chain, our WebSocket server for a fresh payee, and the payer's provider; returns
 /// the `ws://` URL too.
-async fn setup() -> (TempoChain, mpp_testkit::FundedKey, TempoProvider, String) {
+async fn setup() -> (
+    TempoChain,
+    mpp_testkit::FundedKey,
+    TempoProvider,
+    String,
+    mpp_testkit::FundedKey,
+) {
     let chain = TempoChain::start_with(TempoChainOptions::default().sessions())
         .await
         .unwrap();
@@ -83,12 +92,12 @@ async fn setup() -> (TempoChain, mpp_testkit::FundedKey, TempoProvider, String) 
     let provider = TempoProvider::new(payer.signer().clone(), chain.rpc_url())
         .unwrap()
         .with_sessions(SessionOptions::new().store(SharedStore::default()));
-    (chain, payee, provider, url)
+    (chain, payee, provider, url, payer)
 }
 
 #[tokio::test]
 async fn our_client_consumes_a_thousand_items_over_websocket() {
-    let (chain, payee, provider, url) = setup().await;
+    let (chain, payee, provider, url, _payer) = setup().await;
     let payee_before = balance(&chain, payee.address()).await;
 
     let started = std::time::Instant::now();
@@ -130,7 +139,7 @@ async fn our_client_consumes_a_thousand_items_over_websocket() {
 
 #[tokio::test]
 async fn a_refused_credential_frame_closes_with_1008() {
-    let (_chain, _payee, _provider, url) = setup().await;
+    let (_chain, _payee, _provider, url, _payer) = setup().await;
     let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
         .await
         .unwrap();
@@ -150,4 +159,41 @@ async fn a_refused_credential_frame_closes_with_1008() {
         panic!("a close frame");
     };
     assert_eq!(u16::from(close.code), 1008);
+}
+
+#[tokio::test]
+async fn the_mppx_session_manager_reads_our_websocket_stream() {
+    let (chain, payee, _provider, url, payer) = setup().await;
+    let payee_before = balance(&chain, payee.address()).await;
+    let http_url = url.replacen("ws://", "http://", 1);
+    let env = [
+        ("RPC_URL", chain.rpc_url().to_owned()),
+        ("CHAIN_ID", chain.chain_id().to_string()),
+        ("PRIVATE_KEY", payer.private_key_hex()),
+        ("REQUESTS", String::from("0")),
+        ("WS_URL", url.clone()),
+    ];
+    let outcome = mppx_session_client(&http_url, &env).await;
+    let json = &outcome.json;
+    assert!(
+        outcome.status.success() && json["ok"] == true,
+        "{json}\n{}",
+        outcome.log
+    );
+    let expected: Vec<String> = (0..ITEMS).map(|i| format!("item {i}")).collect();
+    assert_eq!(json["ws"]["messages"], serde_json::json!(expected));
+    assert_eq!(json["ws"]["close"]["code"], 1000, "{}", json["ws"]);
+    // A receipt frame for the open and for each voucher and top-up frame.
+    assert!(
+        json["ws"]["receipts"].as_u64().unwrap() >= ITEMS,
+        "{}",
+        json["ws"]
+    );
+    let spent = (u128::from(ITEMS) * PRICE_UNITS).to_string();
+    assert_eq!(json["close"]["spent"], spent.as_str(), "{}", json["close"]);
+    let fees = chain.fees_paid(PATH_USD, payee.address()).await.unwrap();
+    assert_eq!(
+        balance(&chain, payee.address()).await,
+        payee_before + u128::from(ITEMS) * PRICE_UNITS - fees
+    );
 }
