@@ -197,3 +197,36 @@ async fn the_mppx_session_manager_reads_our_websocket_stream() {
         payee_before + u128::from(ITEMS) * PRICE_UNITS - fees
     );
 }
+
+#[tokio::test]
+async fn more_than_32_queued_payment_frames_close_with_1008() {
+    let (_chain, _payee, _provider, url, _payer) = setup().await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    // Forty credential frames in one burst: the server queues 32 for verification and closes.
+    let frame = Frame::Authorization("Payment eyJub3QiOiJhIGNyZWRlbnRpYWwifQ".into()).to_json();
+    for _ in 0..40 {
+        socket
+            .feed(Message::Text(frame.clone().into()))
+            .await
+            .unwrap();
+    }
+    socket.flush().await.unwrap();
+    let mut errors = Vec::new();
+    let close = loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => errors.push(Frame::parse(text.as_str()).unwrap()),
+            Some(Ok(Message::Close(close))) => break close,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.expect("a close frame").code), 1008);
+    assert!(
+        errors.iter().any(|frame| matches!(
+            frame,
+            Some(Frame::Error { status: 429, message }) if message.contains("queued")
+        )),
+        "{errors:?}"
+    );
+}
