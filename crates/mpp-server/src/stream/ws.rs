@@ -23,6 +23,9 @@ use crate::{ChargeOutcome, Mpp, RequestContext};
 /// the official SDKs do.
 pub const MAX_QUEUED_PAYMENT_FRAMES: usize = 32;
 
+/// How long the socket stays open after `payment-close-ready` for the client to close it.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Close codes.
 const NORMAL: u16 = 1000;
 const POLICY: u16 = 1008;
@@ -36,8 +39,9 @@ const INTERNAL: u16 = 1011;
 /// `Authorization` header, and answered with a `payment-receipt` frame; the first one starts
 /// the stream. Every item is charged the price just before its `message` frame is sent; when
 /// the credit runs out a `payment-need-voucher` frame asks for more and the stream waits (up to
-/// [`MeterOptions::wait`]) for a voucher frame. At the end (or on `payment-close-request`) a
-/// `payment-close-ready` frame carries the session receipt and the socket closes with 1000.
+/// [`MeterOptions::wait`]) for a voucher frame. At the end a `payment-close-ready` frame carries
+/// the session receipt, and the client closes the socket (the server closes it with 1000 after
+/// ten seconds otherwise; at once after a `payment-close-request`).
 /// A refused credential is a `payment-error` frame and close 1008, as is a client with more
 /// than [`MAX_QUEUED_PAYMENT_FRAMES`] payment frames waiting; a failing channel store, 1011.
 ///
@@ -186,8 +190,10 @@ impl MeteredWs {
                     let _ = stop.send(true);
                     if let Some(task) = metering.take() {
                         let charger = task.await.ok().flatten();
-                        if let Some(charger) = charger {
-                            close_ready(&out, &charger).await;
+                        if let Some(charger) = charger
+                            && close_ready(&out, &charger).await
+                        {
+                            close_normally(&out).await;
                         }
                     }
                     break;
@@ -285,15 +291,24 @@ async fn refuse(out: &mpsc::Sender<Out>, status: u16, message: &str, code: u16) 
     let _ = out.send(Out::Close(code, message.to_owned())).await;
 }
 
-/// The session receipt in a `payment-close-ready` frame, then close 1000.
-async fn close_ready(out: &mpsc::Sender<Out>, charger: &Charger) {
+/// The session receipt in a `payment-close-ready` frame (false when the store failed: the
+/// socket is closed with 1011).
+async fn close_ready(out: &mpsc::Sender<Out>, charger: &Charger) -> bool {
     match charger.receipt().await {
         Ok(receipt) => {
             let _ = out.send(Out::Frame(Frame::CloseReady(receipt))).await;
-            let _ = out.send(Out::Close(NORMAL, "stream complete".into())).await;
+            true
         }
-        Err(error) => refuse(out, 500, &error.to_string(), INTERNAL).await,
+        Err(error) => {
+            refuse(out, 500, &error.to_string(), INTERNAL).await;
+            false
+        }
     }
+}
+
+/// Close 1000 after `payment-close-ready`.
+async fn close_normally(out: &mpsc::Sender<Out>) {
+    let _ = out.send(Out::Close(NORMAL, "stream complete".into())).await;
 }
 
 /// Charges and sends the items until they end (then the close-ready frame), the credit does
@@ -311,7 +326,17 @@ async fn meter(
             _ = stopped.wait_for(|stop| *stop) => return Some(charger),
         };
         let Some(item) = item else {
-            close_ready(&out, &charger).await;
+            // The client reads the receipt, then closes (or sends its close credential first);
+            // the server closes after a grace period otherwise.
+            if close_ready(&out, &charger).await {
+                let stop = async {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                tokio::select! {
+                    () = tokio::time::sleep(CLOSE_GRACE) => close_normally(&out).await,
+                    () = stop => {}
+                }
+            }
             return None;
         };
         loop {
