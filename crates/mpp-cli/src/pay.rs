@@ -7,13 +7,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::{Args, ValueEnum};
 use mpp::client::{
-    Event, Fetch, MultiProvider, PaymentError, PlannedPayment, Refusal, SpendPolicy, TempoProvider,
+    Event, Fetch, MeteredStream, MultiProvider, PaymentError, PlannedPayment, Refusal, SpendPolicy,
+    TempoProvider,
 };
 use mpp::redotpay::client::RedotPayCrypto;
 use mpp::tempo::{MAINNET_RPC_URL, PATH_USD, TIP20_DECIMALS};
 use mpp::{
     Amount, Answer, Challenge, Credential, MppError, PaymentProvider, Present, PrivateKeySigner,
-    Quote, Receipt, Retry,
+    Quote, Receipt, Retry, StreamNeed,
 };
 use serde_json::{Value, json};
 
@@ -130,6 +131,8 @@ struct Outcome {
     sessions: Option<Arc<TempoProvider>>,
     /// The paying channel's state (`--session`).
     session: Option<Value>,
+    /// A metered stream's items, what the channel spent, and the final receipt (`--session`).
+    stream: Option<Value>,
 }
 
 impl Outcome {
@@ -146,6 +149,9 @@ impl Outcome {
             }
             if let Some(session) = &self.session {
                 map.insert("session".into(), session.clone());
+            }
+            if let Some(stream) = &self.stream {
+                map.insert("stream".into(), stream.clone());
             }
         }
         object
@@ -203,6 +209,20 @@ impl PaymentProvider for Payer {
         match self {
             Payer::Key(provider, _) => provider.pay_via(challenge, present).await,
             Payer::NoKey => self.pay(challenge).await,
+        }
+    }
+
+    async fn authorize(
+        &self,
+        need: &StreamNeed<'_>,
+        present: &dyn Present,
+    ) -> Result<(), MppError> {
+        match self {
+            Payer::Key(provider, _) => provider.authorize(need, present).await,
+            Payer::NoKey => Err(MppError::Unsupported {
+                method: need.challenge.method.clone(),
+                intent: need.challenge.intent.clone(),
+            }),
         }
     }
 
@@ -595,6 +615,17 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let event_stream = content_type.as_deref().is_some_and(|t| {
+        t.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("text/event-stream")
+    });
+    if args.session.enabled() && event_stream && status.is_success() {
+        if let Some(head) = head.filter(|_| !json_output) {
+            std::io::stdout().lock().write_all(head.as_bytes())?;
+        }
+        return read_stream(MeteredStream::new(response, &payer), args, outcome).await;
+    }
     let body = response.bytes().await.map_err(|e| {
         Failure::new(
             Code::Error,
@@ -636,6 +667,53 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
             "Run again with -i or -v to see the response.",
         )
         .into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--session` with a metered stream: prints each item as it arrives (one line each), or
+/// collects them for `--output json` with what the channel spent and the final receipt.
+async fn read_stream(
+    mut stream: MeteredStream<'_>,
+    args: &PayArgs,
+    outcome: &mut Outcome,
+) -> anyhow::Result<ExitCode> {
+    use futures_util::StreamExt as _;
+    let json_output = args.output == OutputFormat::Json;
+    let mut items = Vec::new();
+    let mut failed = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(item) if json_output => items.push(item),
+            Ok(item) => {
+                let mut stdout = std::io::stdout().lock();
+                writeln!(stdout, "{item}")?;
+                stdout.flush()?;
+            }
+            Err(error) => {
+                failed = Some(error);
+                break;
+            }
+        }
+    }
+    let receipt = stream.receipt();
+    let spent = receipt.as_ref().and_then(|r| r.extra.get("spent")).cloned();
+    outcome.stream = Some(json!({
+        "items": items,
+        "received": stream.received(),
+        "spent": spent,
+        "receipt": receipt,
+    }));
+    if let Some(error) = failed {
+        return Err(payment_failure(error, &args.rpc_url));
+    }
+    if !json_output {
+        eprintln!(
+            "{} {} items; the channel has spent {} base units",
+            output::dim("streamed"),
+            stream.received(),
+            spent.as_ref().and_then(Value::as_str).unwrap_or("?")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

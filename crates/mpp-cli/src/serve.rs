@@ -355,6 +355,27 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.paths.clone()
     };
     let mut app = paid_app(mpp.clone(), params.clone(), &paths, true)?;
+    let stream = &args.session;
+    if let Some(path) = &stream.stream_path {
+        if session.is_none() {
+            return Err(fail::input(
+                "--stream-path needs sessions: a stream is paid per item from a payment channel.",
+                "Add --intent session (with the payee's --key-file).",
+            ));
+        }
+        let price = stream.item_price.as_deref().unwrap_or(&args.price);
+        let item_params = ChargeParams::new(price).description("mpp serve: one streamed item");
+        method.charge_request(&item_params).map_err(|e| {
+            build_error(
+                &format!("--item-price {price} cannot be charged"),
+                e,
+                "Write the price in currency units, like --item-price 0.001.",
+            )
+        })?;
+        let streamed =
+            crate::session::stream_app(mpp.clone(), item_params, path, stream.stream_items)?;
+        app = app.merge(streamed.layer(middleware::from_fn(log_exchange)));
+    }
     if args.mcp {
         app = app.merge(crate::mcp::router(mpp, params, address.ip().is_loopback()));
     }
@@ -385,6 +406,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     ));
     for path in &paths {
         output::step(&format!("paid:  GET http://{address}{path}"));
+    }
+    if let Some(path) = &stream.stream_path {
+        output::step(&format!(
+            "stream: GET http://{address}{path} ({} items, {} each, as Server-Sent Events)",
+            stream.stream_items,
+            stream.item_price.as_deref().unwrap_or(&args.price)
+        ));
     }
     output::step(&format!("free:  GET http://{address}/health"));
     output::step(&format!("discovery: GET http://{address}{DISCOVERY_PATH}"));

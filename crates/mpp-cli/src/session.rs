@@ -2,7 +2,13 @@
 //! channel once and pays each request with a voucher; the server, as the payee, closes the
 //! channel when the payer asks (or settles it on chain) with the payee's key.
 
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
 use clap::Args;
+use mpp::ChargeParams;
+use mpp::server::{DISCOVERY_PATH, Mpp, Payment, RequirePaymentLayer};
 use mpp::tempo::{TempoCharge, TempoSession};
 
 use crate::fail;
@@ -29,6 +35,17 @@ pub(crate) struct SessionServeArgs {
     /// --recipient's key, or on the reserve the channel operator's.
     #[command(flatten)]
     payee: KeySource,
+    /// Also serve a metered stream (Server-Sent Events) at PATH, paid per item from the
+    /// payer's channel (needs --intent session; the session's unit is then an item, a request
+    /// to the other paths counting one).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) stream_path: Option<String>,
+    /// How many items the stream sends (`item 0`, `item 1`, …).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub(crate) stream_items: u64,
+    /// The price of one streamed item, in currency units (default: --price).
+    #[arg(long, value_name = "AMOUNT")]
+    pub(crate) item_price: Option<String>,
 }
 
 /// How many requests the default suggested deposit pays for.
@@ -81,6 +98,9 @@ impl SessionServeArgs {
             })?;
             builder = builder.escrow(escrow);
         }
+        if self.stream_path.is_some() {
+            builder = builder.unit_type("item");
+        }
         let suggested = match &self.suggested_deposit {
             Some(amount) => amount.clone(),
             None => default_deposit(price)?,
@@ -109,4 +129,37 @@ fn default_deposit(price: &str) -> anyhow::Result<String> {
         mpp::Amount::new(amount.base_units().saturating_mul(DEFAULT_DEPOSIT_REQUESTS))
             .to_decimal(decimals),
     )
+}
+
+/// `--stream-path`: `GET PATH` (and a bodiless `POST PATH` carrying a voucher or a top-up)
+/// behind `mpp`, serving `items` items each charged `params`' price from the payer's channel.
+pub(crate) fn stream_app(
+    mpp: Mpp,
+    params: ChargeParams,
+    path: &str,
+    items: u64,
+) -> anyhow::Result<Router> {
+    if !path.starts_with('/') || path == "/health" || path == DISCOVERY_PATH {
+        return Err(fail::input(
+            format!("--stream-path {path} cannot be charged."),
+            "Paths start with /, and /health and /openapi.json stay free.",
+        ));
+    }
+    let stream = move |payment: Payment| async move {
+        match payment.meter() {
+            Some(meter) => meter
+                .sse(futures_util::stream::iter(
+                    (0..items).map(|i| format!("item {i}")),
+                ))
+                .into_response(),
+            None => (
+                StatusCode::BAD_REQUEST,
+                "This stream is paid per item from a payment channel: pay it with a session.",
+            )
+                .into_response(),
+        }
+    };
+    Ok(Router::new()
+        .route(path, get(stream).post(stream))
+        .route_layer(RequirePaymentLayer::new(mpp, params)))
 }

@@ -272,3 +272,56 @@ async fn sessions_need_their_flags() {
         "nothing was paid"
     );
 }
+
+/// `mpp serve --stream-path /stream` sells 30 items at 0.001 each (the 0.05 deposit covers 50);
+/// `mpp pay --session` prints them as they arrive, and `--output json` reports the items, what
+/// the channel spent and the final receipt; the run closes the channel and the payee holds the
+/// thirty prices.
+#[tokio::test(flavor = "multi_thread")]
+async fn pay_session_reads_a_metered_stream() {
+    let (chain, payee, payer) = parties().await;
+    let server = session_server(
+        &chain,
+        &payee,
+        &[
+            "--stream-path",
+            "/stream",
+            "--stream-items",
+            "30",
+            "--item-price",
+            "0.001",
+        ],
+    );
+    let url = format!("{}/stream", server.url);
+    let item_units = 1_000u128;
+
+    let payee_before = balance(&chain, payee.address()).await;
+    let text = mpp_pay(&chain, &url)
+        .args(["--session"])
+        .env("MPP_PRIVATE_KEY", payer.private_key_hex())
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(0), "{text:?}");
+    let lines: Vec<String> = (0..30).map(|i| format!("item {i}")).collect();
+    assert_eq!(
+        String::from_utf8_lossy(&text.stdout),
+        lines.join("\n") + "\n"
+    );
+    let payee_fees = fees_of(&chain, payee.address()).await;
+    assert_eq!(
+        balance(&chain, payee.address()).await,
+        payee_before + 30 * item_units - payee_fees,
+        "the run closed its channel: the payee holds the thirty prices"
+    );
+
+    let result = pay_session(&chain, &url, &payer, &[]);
+    assert_eq!(result["status"], 200, "{result}");
+    let stream = &result["stream"];
+    assert_eq!(stream["items"], serde_json::json!(lines), "{result}");
+    assert_eq!(stream["received"], 30);
+    assert_eq!(amount(&stream["spent"]), 30 * item_units, "{result}");
+    assert_eq!(stream["receipt"]["intent"], "session");
+    assert_eq!(amount(&stream["receipt"]["spent"]), 30 * item_units);
+    assert_eq!(amount(&result["session"]["spent"]), 30 * item_units);
+    assert!(result["session"]["closeTxHash"].is_string(), "{result}");
+}

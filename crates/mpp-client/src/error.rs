@@ -61,6 +61,18 @@ pub enum PaymentError {
         /// The problem details the server sent, if any.
         problem: Option<Problem>,
     },
+    /// A metered stream's event could not be read (too large, malformed). The stream ended.
+    #[error("the metered stream broke: {0}")]
+    Stream(#[from] mpp_core::stream::StreamError),
+    /// The server asked for more credit on a stream that no payment opened.
+    #[error("the server asked for credit on a stream no payment opened")]
+    NotMetered,
+    /// A stream was asked for, and the server answered with an error instead.
+    #[error("the server answered {status} instead of a stream")]
+    NotAStream {
+        /// The status of the answer.
+        status: StatusCode,
+    },
 }
 
 impl From<reqwest::Error> for PaymentError {

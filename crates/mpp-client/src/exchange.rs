@@ -23,12 +23,41 @@ const MAX_PAYMENTS: usize = 2;
 
 /// Sends `request`, and when it is answered with 402, pays one challenge and sends it again
 /// with the credential.
+#[cfg(feature = "middleware")]
 pub(crate) async fn send_paid<P, S, F>(
+    provider: &P,
+    options: &PayOptions,
+    request: Request,
+    send: S,
+) -> Result<Response, PaymentError>
+where
+    P: PaymentProvider + ?Sized,
+    S: Fn(Request) -> F + Sync,
+    F: Future<Output = Result<Response, PaymentError>> + Send,
+{
+    Ok(exchange(provider, options, request, send).await?.response)
+}
+
+/// A response, and the payment that obtained it (if one was made).
+pub(crate) struct Exchanged {
+    pub(crate) response: Response,
+    pub(crate) paid: Option<Paid>,
+}
+
+/// The challenge paid, and the credential that paid it.
+#[derive(Clone)]
+pub(crate) struct Paid {
+    pub(crate) challenge: Challenge,
+    pub(crate) credential: Credential,
+}
+
+/// Sends `request`, paying as `send_paid` does, and tells which challenge paid the response.
+pub(crate) async fn exchange<P, S, F>(
     provider: &P,
     options: &PayOptions,
     mut request: Request,
     send: S,
-) -> Result<Response, PaymentError>
+) -> Result<Exchanged, PaymentError>
 where
     P: PaymentProvider + ?Sized,
     S: Fn(Request) -> F + Sync,
@@ -43,7 +72,10 @@ where
     let retry = request.try_clone();
     let response = send(request).await?;
     if response.status() != StatusCode::PAYMENT_REQUIRED {
-        return Ok(response);
+        return Ok(Exchanged {
+            response,
+            paid: None,
+        });
     }
     // What the server asks for: the challenges of a 402, or of a refusal to pay again.
     let mut responder = response.url().origin().ascii_serialization();
@@ -96,7 +128,13 @@ where
             );
             let answer = Answer::new(status.as_u16()).with_receipt(receipt);
             provider.observe(&credential, &answer).await;
-            return Ok(response);
+            return Ok(Exchanged {
+                response,
+                paid: Some(Paid {
+                    challenge: *challenge,
+                    credential,
+                }),
+            });
         }
         responder = response.url().origin().ascii_serialization();
         asked = response.headers().clone();
@@ -139,9 +177,9 @@ fn challenges_of(headers: &HeaderMap) -> Vec<Challenge> {
 
 /// Sends a provider's own credentials (a channel's top-up) to the resource being paid for: the
 /// request's method, URL and headers, without its body, and the credential.
-struct Presenter<'a, S> {
-    send: &'a S,
-    template: &'a Request,
+pub(crate) struct Presenter<'a, S> {
+    pub(crate) send: &'a S,
+    pub(crate) template: &'a Request,
 }
 
 impl<S, F> Present for Presenter<'_, S>

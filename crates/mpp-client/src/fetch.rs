@@ -7,7 +7,8 @@ use mpp_core::PaymentProvider;
 use reqwest::{RequestBuilder, Response};
 
 use crate::events::Event;
-use crate::exchange::send_paid;
+use crate::exchange::exchange;
+use crate::stream::{MeteredStream, Opened};
 use crate::{PayOptions, PaymentError, SpendPolicy};
 
 mod sealed {
@@ -84,6 +85,22 @@ impl<P> SendWithPayment<'_, P> {
     }
 }
 
+impl<'a, P: PaymentProvider> SendWithPayment<'a, P> {
+    /// Sends the request, paying as awaiting it does, and reads the answer as a metered
+    /// stream of items (Server-Sent Events paid per item from a session's channel): the
+    /// server's requests for more credit are answered by the provider as the items arrive.
+    /// [`MeteredStream::new`] does the same with a response already received.
+    pub async fn stream(self) -> Result<MeteredStream<'a>, PaymentError> {
+        let provider = self.provider;
+        let response = self.await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(PaymentError::NotAStream { status });
+        }
+        Ok(MeteredStream::new(response, provider))
+    }
+}
+
 impl<'a, P: PaymentProvider> IntoFuture for SendWithPayment<'a, P> {
     type Output = Result<Response, PaymentError>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
@@ -92,11 +109,25 @@ impl<'a, P: PaymentProvider> IntoFuture for SendWithPayment<'a, P> {
         Box::pin(async move {
             let (client, request) = self.builder.build_split();
             let request = request?;
-            send_paid(self.provider, &self.options, request, |request| {
-                let client = client.clone();
+            let (url, headers) = (request.url().clone(), request.headers().clone());
+            let sender = client.clone();
+            let exchanged = exchange(self.provider, &self.options, request, |request| {
+                let client = sender.clone();
                 async move { client.execute(request).await.map_err(PaymentError::from) }
             })
-            .await
+            .await?;
+            let mut response = exchanged.response;
+            if let Some(paid) = exchanged.paid {
+                // What a metered stream in this response needs to pay for more items.
+                response.extensions_mut().insert(Opened {
+                    paid,
+                    client,
+                    url,
+                    headers,
+                    policy: self.options.policy.clone(),
+                });
+            }
+            Ok(response)
         })
     }
 }

@@ -23,6 +23,7 @@ mod policy;
 mod refusal;
 mod response;
 mod select;
+mod stream;
 
 pub use error::PaymentError;
 pub use events::Event;
@@ -38,6 +39,7 @@ pub use policy::{PolicyError, Reservation, SpendPolicy};
 pub use refusal::{Refusal, Rule};
 pub use response::PaymentResponse;
 pub use select::{Selection, select};
+pub use stream::MeteredStream;
 
 pub(crate) use response::receipt_of;
 

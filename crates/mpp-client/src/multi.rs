@@ -1,7 +1,7 @@
 //! Several payment providers behind one, routed by method and intent.
 
 use mpp_core::{
-    Answer, Challenge, Credential, CreditNeed, MppError, PaymentProvider, Present, Quote, Retry,
+    Answer, Challenge, Credential, MppError, PaymentProvider, Present, Quote, Retry, StreamNeed,
 };
 
 use mpp_core::BoxFuture;
@@ -20,8 +20,7 @@ trait ErasedProvider: Send + Sync {
     ) -> BoxFuture<'a, Result<Credential, MppError>>;
     fn authorize<'a>(
         &'a self,
-        challenge: &'a Challenge,
-        need: &'a CreditNeed,
+        need: &'a StreamNeed<'a>,
         present: &'a dyn Present,
     ) -> BoxFuture<'a, Result<(), MppError>>;
     fn observe<'a>(
@@ -53,11 +52,10 @@ impl<P: PaymentProvider> ErasedProvider for P {
     }
     fn authorize<'a>(
         &'a self,
-        challenge: &'a Challenge,
-        need: &'a CreditNeed,
+        need: &'a StreamNeed<'a>,
         present: &'a dyn Present,
     ) -> BoxFuture<'a, Result<(), MppError>> {
-        Box::pin(PaymentProvider::authorize(self, challenge, need, present))
+        Box::pin(PaymentProvider::authorize(self, need, present))
     }
     fn observe<'a>(
         &'a self,
@@ -160,12 +158,12 @@ impl PaymentProvider for MultiProvider {
 
     async fn authorize(
         &self,
-        challenge: &Challenge,
-        need: &CreditNeed,
+        need: &StreamNeed<'_>,
         present: &dyn Present,
     ) -> Result<(), MppError> {
+        let challenge = need.challenge;
         self.route(&challenge.method, &challenge.intent)?
-            .authorize(challenge, need, present)
+            .authorize(need, present)
             .await
     }
 

@@ -36,6 +36,7 @@ mod problem;
 mod provider;
 mod receipt;
 mod store;
+pub mod stream;
 mod verify_error;
 pub mod www_authenticate;
 
@@ -50,7 +51,7 @@ pub use did::DidPkh;
 pub use digest::BodyDigest;
 pub use encoded::EncodedJson;
 pub use error::{FormatError, ParseError};
-pub use metering::{BoxFuture, Credit, CreditNeed, Metering};
+pub use metering::{BoxFuture, Credit, CreditNeed, Metering, StreamNeed};
 pub use method::{PriceError, Recovery, ServerMethod};
 pub use payload::PaymentPayload;
 pub use problem::{PROBLEM_BASE, PROBLEM_CONTENT_TYPE, Problem, ProblemType};

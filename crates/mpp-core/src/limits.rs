@@ -24,3 +24,6 @@ pub const MAX_ACCEPT_PAYMENT_LEN: usize = 4 * 1024;
 
 /// The longest body-digest parameter, in bytes.
 pub const MAX_DIGEST_LEN: usize = 1024;
+
+/// The longest event of a metered stream (an SSE event, a WebSocket text frame), in bytes.
+pub const MAX_STREAM_EVENT_LEN: usize = 1024 * 1024;

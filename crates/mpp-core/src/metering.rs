@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::{Credential, Receipt, VerifyError};
+use crate::{Challenge, Credential, Receipt, VerifyError};
 
 /// A boxed, sendable future, as [`Metering`]'s methods return (so it can be a trait object).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -100,6 +100,42 @@ impl CreditNeed {
     /// True when the deposit itself is short: the payer must top the channel up first.
     pub fn needs_deposit(&self) -> bool {
         self.required > self.deposit
+    }
+}
+
+/// A metered stream's [`CreditNeed`] as the client hands it to its payment provider
+/// ([`PaymentProvider::authorize`](crate::PaymentProvider::authorize)), with what bounds the
+/// answer: the credential that opened the stream paid for its first item, and every item
+/// received since justifies one price more. A provider never authorises beyond that, whatever
+/// the server asks.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct StreamNeed<'a> {
+    /// The challenge the stream was paid with.
+    pub challenge: &'a Challenge,
+    /// The credential that opened the stream.
+    pub opened_with: &'a Credential,
+    /// What the server asks for.
+    pub need: &'a CreditNeed,
+    /// How many items the client has received from the stream.
+    pub received: u64,
+}
+
+impl<'a> StreamNeed<'a> {
+    /// The need `need` of the stream that `opened_with` (answering `challenge`) opened, after
+    /// `received` items.
+    pub fn new(
+        challenge: &'a Challenge,
+        opened_with: &'a Credential,
+        need: &'a CreditNeed,
+        received: u64,
+    ) -> Self {
+        Self {
+            challenge,
+            opened_with,
+            need,
+            received,
+        }
     }
 }
 

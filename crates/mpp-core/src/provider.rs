@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::{Amount, Answer, Challenge, Credential, CreditNeed, Present, Retry};
+use crate::{Amount, Answer, Challenge, Credential, Present, Retry, StreamNeed};
 
 /// Pays challenges of the methods and intents it supports.
 ///
@@ -65,20 +65,20 @@ pub trait PaymentProvider: Send + Sync {
     }
 
     /// For a metered stream whose server asks for more credit mid-stream: present (through
-    /// `present`, to the stream's resource) what makes the channel of `challenge` authorise
-    /// `need.required` in total: a voucher, after a top-up when the deposit is short. Resolves
-    /// once the server accepted it. The client checks `need` against what it received before
-    /// asking. The default refuses: one-time payments have no credit to raise.
+    /// `present`, to the stream's resource) what makes the stream's channel authorise
+    /// `need.need.required` in total: a voucher, after a top-up when the deposit is short.
+    /// Resolves once the server accepted it. Refused, with nothing signed, when the server asks
+    /// for more than the items received justify (see [`StreamNeed`]). The default refuses:
+    /// one-time payments have no credit to raise.
     fn authorize(
         &self,
-        challenge: &Challenge,
-        need: &CreditNeed,
+        need: &StreamNeed<'_>,
         present: &dyn Present,
     ) -> impl Future<Output = Result<(), MppError>> + Send {
-        let _ = (need, present);
+        let _ = present;
         std::future::ready(Err(MppError::Unsupported {
-            method: challenge.method.clone(),
-            intent: challenge.intent.clone(),
+            method: need.challenge.method.clone(),
+            intent: need.challenge.intent.clone(),
         }))
     }
 
@@ -188,11 +188,10 @@ impl<P: PaymentProvider> PaymentProvider for std::sync::Arc<P> {
     }
     fn authorize(
         &self,
-        challenge: &Challenge,
-        need: &CreditNeed,
+        need: &StreamNeed<'_>,
         present: &dyn Present,
     ) -> impl Future<Output = Result<(), MppError>> + Send {
-        (**self).authorize(challenge, need, present)
+        (**self).authorize(need, present)
     }
     fn observe(
         &self,

@@ -27,6 +27,7 @@ mod pricing;
 mod rejection;
 mod response;
 mod service;
+mod stream;
 mod terms;
 
 #[cfg(feature = "actix")]
@@ -51,6 +52,7 @@ pub use payment::Payment;
 pub use pricing::Pricing;
 pub use rejection::MissingPayment;
 pub use service::RequirePayment;
+pub use stream::{Meter, MeterOptions, MeteredSse};
 pub use terms::{ChallengeBinding, RouteTerms};
 
 pub use mpp_core;

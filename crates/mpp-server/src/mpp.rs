@@ -12,6 +12,7 @@ use crate::RouteTerms;
 use crate::events::{Event, Hook};
 use crate::method::DynMethod;
 use crate::priced::Priced;
+use crate::stream::Wakers;
 
 /// The environment variable read for the realm when none is configured.
 pub const REALM_ENV: &str = "MPP_REALM";
@@ -56,6 +57,8 @@ pub(crate) struct Inner {
     pub(crate) hooks: Vec<Hook>,
     /// The request objects of recent prices.
     pub(crate) priced: Priced,
+    /// Metered streams of this process waiting for their channel's credit to rise.
+    pub(crate) wakers: Wakers,
 }
 
 impl Mpp {
@@ -294,6 +297,7 @@ impl MppBuilder {
                 body_limit: self.body_limit,
                 hooks: self.hooks,
                 priced: Priced::default(),
+                wakers: Wakers::default(),
             }),
         })
     }

@@ -8,6 +8,7 @@ use mpp_core::headers::PAYMENT_SESSION;
 use mpp_core::{Credential, FormatError, Receipt};
 
 use crate::response;
+use crate::stream::{Meter, Metered};
 
 /// A verified credential and the receipt its settlement produced.
 ///
@@ -43,6 +44,8 @@ struct Inner {
     receipt_header: HeaderValue,
     /// The `Payment-Session` value: the channel a session payment was charged to.
     session: Option<HeaderValue>,
+    /// What a metered stream paid by this session credential charges.
+    metered: Option<Metered>,
 }
 
 impl Payment {
@@ -55,15 +58,17 @@ impl Payment {
             receipt,
             receipt_header,
             session: None,
+            metered: None,
         })))
     }
 
     /// A payment charged to the session (payment channel) `channel_id`: its responses also
-    /// carry `Payment-Session: <channel_id>`.
+    /// carry `Payment-Session: <channel_id>`, and a stream of items can be metered from it.
     pub(crate) fn session(
         credential: Credential,
         receipt: Receipt,
         channel_id: &str,
+        metered: Option<Metered>,
     ) -> Result<Self, FormatError> {
         let receipt_header = receipt.to_header_value()?;
         let session = HeaderValue::from_str(channel_id).map_err(|_| FormatError::Invalid {
@@ -75,6 +80,7 @@ impl Payment {
             receipt,
             receipt_header,
             session: Some(session),
+            metered,
         })))
     }
 
@@ -86,6 +92,13 @@ impl Payment {
     /// The receipt (the Go SDK's `ReceiptFromContext`).
     pub fn receipt(&self) -> &Receipt {
         &self.0.receipt
+    }
+
+    /// The meter of a session payment: what serves a stream of items, each charged the
+    /// route's price from the payment's channel as it is sent (see [`Meter`]). `None` for a
+    /// one-time payment.
+    pub fn meter(&self) -> Option<Meter> {
+        self.0.metered.clone().map(Meter::new)
     }
 
     /// The payment the adapters stored in a request's extensions, if any.

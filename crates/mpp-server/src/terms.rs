@@ -293,9 +293,15 @@ impl<'a> RouteTerms<'a> {
             })
     }
 
-    /// The metering of the method a credential answers, when it draws on a payment channel.
-    pub(crate) fn metering_for(&self, echo: &Challenge) -> Option<&dyn Metering> {
-        self.offer_for(echo).ok()?.method.metering()
+    /// The metering of the method a credential answers, when it draws on a payment channel,
+    /// with the method's place among the offers (the handler's methods, in order).
+    pub(crate) fn metering_for(&self, echo: &Challenge) -> Option<(usize, &dyn Metering)> {
+        let index = self
+            .offers
+            .iter()
+            .position(|o| o.method.name() == echo.method && o.method.intent() == echo.intent)?;
+        let metering = self.offers.get(index)?.method.metering()?;
+        Some((index, metering))
     }
 
     /// The echo must be the challenge these terms issue: same realm, same `opaque` (for a

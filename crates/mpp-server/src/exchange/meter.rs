@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::Exchange;
 use super::verify::Refusal;
+use crate::stream::Metered;
 use crate::{ChargeOutcome, Payment};
 
 impl Exchange<'_> {
@@ -20,19 +21,36 @@ impl Exchange<'_> {
         started: Instant,
     ) -> Result<ChargeOutcome, Refusal> {
         let credential = payment.credential();
-        let Some(metering) = self.terms.metering_for(&credential.challenge) else {
+        let Some((method, metering)) = self.terms.metering_for(&credential.challenge) else {
             return Ok(ChargeOutcome::Paid(payment));
         };
         let refuse =
             |error: VerifyError| Refusal::of(error, &credential.challenge, started.elapsed());
         let channel = payment.receipt().reference.clone();
+        // A voucher or top-up raises the credit a stream of this process may be waiting for.
+        self.mpp.wakers.wake(&channel);
+        let request = credential.challenge.request.json();
+        let price = unit_price(request);
+        let metered = |prepaid: u64, receipt: &mpp_core::Receipt| {
+            price.map(|price| Metered {
+                mpp: self.handle.clone(),
+                method,
+                channel_id: channel.clone(),
+                challenge_id: credential.challenge.id.clone(),
+                price,
+                per_item: request.get("unitType").and_then(Value::as_str) != Some("request"),
+                prepaid,
+                receipt: receipt.clone(),
+            })
+        };
         if metering.manages_only(credential) || !self.context.asks_for_content() {
             let receipt = payment.receipt().clone();
-            return Payment::session(credential.clone(), receipt, &channel)
+            let meter = metered(0, &receipt);
+            return Payment::session(credential.clone(), receipt, &channel, meter)
                 .map(ChargeOutcome::Managed)
                 .map_err(|e| refuse(VerifyError::other(e)));
         }
-        let price = unit_price(credential.challenge.request.json()).ok_or_else(|| {
+        let price = price.ok_or_else(|| {
             refuse(VerifyError::invalid_payload(
                 "the session request has no amount in base units",
             ))
@@ -48,7 +66,9 @@ impl Exchange<'_> {
                 .entry(key.clone())
                 .or_insert_with(|| value.clone());
         }
-        Payment::session(credential.clone(), receipt, &channel)
+        // The charge paid for the response's first item: a stream charges the others.
+        let meter = metered(1, &receipt);
+        Payment::session(credential.clone(), receipt, &channel, meter)
             .map(ChargeOutcome::Paid)
             .map_err(|e| refuse(VerifyError::other(e)))
     }

@@ -26,6 +26,8 @@ use crate::{ChargeError, ChargeOutcome, Mpp, PaymentRequired, RequestContext};
 /// body), which both issue challenges and verify credentials.
 struct Exchange<'a> {
     mpp: &'a Inner,
+    /// The handler itself, for what outlives the exchange (a paid stream's meter).
+    handle: &'a Mpp,
     context: &'a RequestContext,
     params: &'a ChargeParams,
     terms: RouteTerms<'a>,
@@ -37,7 +39,7 @@ pub(crate) async fn run(
     context: &RequestContext,
     params: &ChargeParams,
 ) -> Result<ChargeOutcome, ChargeError> {
-    let exchange = Exchange::new(&mpp.inner, context, params)?;
+    let exchange = Exchange::new(mpp, context, params)?;
     let refusal = match Credential::from_headers(context.header_map()) {
         Ok(None) => {
             let problem = Problem::new(ProblemType::PaymentRequired, "Payment is required.");
@@ -69,10 +71,11 @@ pub(crate) async fn run(
 impl<'a> Exchange<'a> {
     /// Prices every method for this route and computes the `opaque` it binds.
     fn new(
-        mpp: &'a Inner,
+        handle: &'a Mpp,
         context: &'a RequestContext,
         params: &'a ChargeParams,
     ) -> Result<Self, ChargeError> {
+        let mpp = &*handle.inner;
         let requests = mpp.priced.requests(&mpp.methods, params)?;
         let offers = mpp
             .methods
@@ -97,6 +100,7 @@ impl<'a> Exchange<'a> {
         );
         Ok(Self {
             mpp,
+            handle,
             context,
             params,
             terms,

@@ -9,7 +9,7 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use mpp_core::{
     Answer, BoxFuture, Challenge, ChargeMode, Credential, DidPkh, MppError, PaymentPayload,
-    PaymentProvider, Present, Quote, Retry,
+    PaymentProvider, Present, Quote, Retry, StreamNeed,
 };
 use tempo_alloy::primitives::transaction::{FEE_PAYER_SIGNATURE_MARKER, TEMPO_EXPIRING_NONCE_KEY};
 use tempo_alloy::primitives::{TempoSignature, TempoTransaction};
@@ -394,6 +394,21 @@ impl PaymentProvider for TempoProvider {
             return self.pay_session(challenge, present).await;
         }
         self.pay(challenge).await
+    }
+
+    async fn authorize(
+        &self,
+        need: &StreamNeed<'_>,
+        present: &dyn Present,
+    ) -> Result<(), MppError> {
+        let challenge = need.challenge;
+        if challenge.method != METHOD || challenge.intent != SESSION_INTENT {
+            return Err(MppError::Unsupported {
+                method: challenge.method.clone(),
+                intent: challenge.intent.clone(),
+            });
+        }
+        self.authorize_session(need, present).await
     }
 
     async fn observe(&self, credential: &Credential, answer: &Answer) -> Retry {

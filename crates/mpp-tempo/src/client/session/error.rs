@@ -62,6 +62,19 @@ pub enum ChannelError {
         /// The problem details, when the server sent them.
         problem: Option<Box<Problem>>,
     },
+    /// A metered stream's server asked for more credit than the items it delivered justify;
+    /// nothing was signed.
+    #[error(
+        "the server asks for a cumulative {required}, but {received} items received justify at most {limit}"
+    )]
+    Overasked {
+        /// What the server asked the channel to authorise.
+        required: Amount,
+        /// The most the stream justifies.
+        limit: Amount,
+        /// The items received.
+        received: u64,
+    },
     /// The server's answer carried no readable session receipt.
     #[error("the server's answer has no session receipt")]
     NoReceipt,

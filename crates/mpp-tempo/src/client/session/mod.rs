@@ -10,6 +10,7 @@
 //! | `sign` | the open and top-up transactions, vouchers and closes, as payloads |
 //! | `pay` | paying a challenge under the channel's lock |
 //! | `observe` | what the server's receipts and refusals say about a channel |
+//! | `stream` | a metered stream's request for more credit, bounded by what it delivered |
 //! | `close` | closing a channel at the URL it was opened for |
 //! | `error` | [`ChannelError`] |
 
@@ -22,6 +23,7 @@ mod options;
 mod pay;
 mod plan;
 mod sign;
+mod stream;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -102,7 +102,7 @@ impl TempoProvider {
     /// to the same resource. A server that no longer knows the channel has it marked gone (a
     /// new one is opened next); a refused top-up is checked on chain before giving up, as the
     /// server may have broadcast it.
-    async fn top_up(
+    pub(super) async fn top_up(
         &self,
         challenge: &Challenge,
         offer: &Offer,

@@ -93,7 +93,7 @@ fn next_cumulative(channel: &SessionChannel, price: Amount, min_delta: Option<Am
 /// A deposit (or top-up) of at least `at_least`: the challenge's suggestion, else the
 /// configured deposit, else [`DEFAULT_DEPOSIT_UNITS`] prices; never above the configured
 /// maximum nor the contract's limit.
-fn deposit(
+pub(super) fn deposit(
     offer: &Offer,
     options: &SessionOptions,
     at_least: Amount,
