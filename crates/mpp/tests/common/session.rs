@@ -12,7 +12,7 @@ use axum::routing::get;
 use mpp::server::{Mpp, RequirePaymentLayer};
 use mpp::tempo::{
     ChannelDescriptor, Escrow, OpenCall, OpenPayload, PATH_USD, SessionPayload, TempoCharge,
-    TempoSession, TopUpPayload, Voucher, VoucherPayload, expiring_nonce_hash,
+    TempoSession, TempoSessionBuilder, TopUpPayload, Voucher, VoucherPayload, expiring_nonce_hash,
 };
 use mpp::{
     Amount, Challenge, ChargeParams, Credential, PrivateKeySigner, Problem, Receipt, SharedStore,
@@ -62,6 +62,17 @@ pub(crate) async fn session(
     payee: &FundedKey,
     store: SharedStore,
 ) -> TempoSession {
+    session_with(chain, escrow, payee, store, |builder| builder).await
+}
+
+/// [`session`] with `configure` applied to its builder.
+pub(crate) async fn session_with(
+    chain: &TempoChain,
+    escrow: &Escrow,
+    payee: &FundedKey,
+    store: SharedStore,
+    configure: impl FnOnce(TempoSessionBuilder) -> TempoSessionBuilder,
+) -> TempoSession {
     let charge = TempoCharge::builder()
         .rpc_url(chain.rpc_url())
         .currency(PATH_USD)
@@ -71,13 +82,12 @@ pub(crate) async fn session(
         .build()
         .await
         .unwrap();
-    charge
+    let builder = charge
         .session()
         .payee(payee.signer().clone())
         .escrow(escrow.address())
-        .suggested_deposit("1")
-        .build()
-        .unwrap()
+        .suggested_deposit("1");
+    configure(builder).build().unwrap()
 }
 
 /// Serves `GET /paid` (priced [`PRICE`]) behind `mpp`; returns its URL.
