@@ -425,6 +425,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!("listening on http://{address}");
     metrics.announce();
     output::step("press Ctrl-C to stop");
+    // Metered streams answer each voucher with small writes: no Nagle delay.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(output::shutdown_signal())
         .await

@@ -3,12 +3,11 @@
 //! channel when the payer asks (or settles it on chain) with the payee's key.
 
 use axum::Router;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::extract::Request;
+use axum::routing::any;
 use clap::Args;
 use mpp::ChargeParams;
-use mpp::server::{DISCOVERY_PATH, Mpp, Payment, RequirePaymentLayer};
+use mpp::server::{DISCOVERY_PATH, MeteredWs, Mpp};
 use mpp::tempo::{TempoCharge, TempoSession};
 
 use crate::fail;
@@ -131,8 +130,9 @@ fn default_deposit(price: &str) -> anyhow::Result<String> {
     )
 }
 
-/// `--stream-path`: `GET PATH` (and a bodiless `POST PATH` carrying a voucher or a top-up)
-/// behind `mpp`, serving `items` items each charged `params`' price from the payer's channel.
+/// `--stream-path`: `PATH` served by `mpp`, `items` items each charged `params`' price from the
+/// payer's channel, as Server-Sent Events to a paid `GET` and as frames over a WebSocket; a
+/// bodiless `POST` carries a voucher, a top-up or the close.
 pub(crate) fn stream_app(
     mpp: Mpp,
     params: ChargeParams,
@@ -145,21 +145,14 @@ pub(crate) fn stream_app(
             "Paths start with /, and /health and /openapi.json stay free.",
         ));
     }
-    let stream = move |payment: Payment| async move {
-        match payment.meter() {
-            Some(meter) => meter
-                .sse(futures_util::stream::iter(
-                    (0..items).map(|i| format!("item {i}")),
-                ))
-                .into_response(),
-            None => (
-                StatusCode::BAD_REQUEST,
-                "This stream is paid per item from a payment channel: pay it with a session.",
-            )
-                .into_response(),
+    // One route for every transport: the HTTP probe and management requests, a paid GET as
+    // Server-Sent Events, and the WebSocket upgrade.
+    let stream = move |request: Request| {
+        let metered = MeteredWs::new(mpp.clone(), params.clone());
+        async move {
+            let items = futures_util::stream::iter((0..items).map(|i| format!("item {i}")));
+            metered.respond(request, items).await
         }
     };
-    Ok(Router::new()
-        .route(path, get(stream).post(stream))
-        .route_layer(RequirePaymentLayer::new(mpp, params)))
+    Ok(Router::new().route(path, any(stream)))
 }

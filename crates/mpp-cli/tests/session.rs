@@ -276,7 +276,7 @@ async fn sessions_need_their_flags() {
 /// `mpp serve --stream-path /stream` sells 30 items at 0.001 each (the 0.05 deposit covers 50);
 /// `mpp pay --session` prints them as they arrive, and `--output json` reports the items, what
 /// the channel spent and the final receipt; the run closes the channel and the payee holds the
-/// thirty prices.
+/// thirty prices. The same route serves the items over WebSocket.
 #[tokio::test(flavor = "multi_thread")]
 async fn pay_session_reads_a_metered_stream() {
     let (chain, payee, payer) = parties().await;
@@ -324,4 +324,22 @@ async fn pay_session_reads_a_metered_stream() {
     assert_eq!(amount(&stream["receipt"]["spent"]), 30 * item_units);
     assert_eq!(amount(&result["session"]["spent"]), 30 * item_units);
     assert!(result["session"]["closeTxHash"].is_string(), "{result}");
+
+    // The same route over WebSocket, read by our client.
+    use futures_util::StreamExt as _;
+    let provider = mpp::tempo::TempoProvider::new(payer.signer().clone(), chain.rpc_url())
+        .unwrap()
+        .with_sessions(mpp::tempo::SessionOptions::new());
+    let ws_url = url.replacen("http://", "ws://", 1);
+    let mut stream = mpp::client::ws::connect(&ws_url, &provider, mpp::client::PayOptions::new())
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    while let Some(item) = stream.next().await {
+        received.push(item.unwrap());
+    }
+    assert_eq!(received, lines);
+    let channel = provider.channels().await.unwrap().remove(0);
+    let closed = provider.close_channel(channel.channel_id).await.unwrap();
+    assert_eq!(closed.spent.base_units(), 30 * item_units);
 }

@@ -67,6 +67,15 @@ pub enum PaymentError {
     /// The server asked for more credit on a stream that no payment opened.
     #[error("the server asked for credit on a stream no payment opened")]
     NotMetered,
+    /// The server ended a metered stream with a payment error (a WebSocket `payment-error`
+    /// frame: a refused credential, no voucher in time).
+    #[error("the server ended the stream: {status} {message}")]
+    Closed {
+        /// The HTTP status the failure would have had.
+        status: u16,
+        /// Why.
+        message: String,
+    },
     /// A stream was asked for, and the server answered with an error instead.
     #[error("the server answered {status} instead of a stream")]
     NotAStream {

@@ -168,7 +168,7 @@ pub(crate) async fn quotes<P: PaymentProvider + ?Sized>(
 }
 
 /// The `Payment` challenges of a response's headers that parse.
-fn challenges_of(headers: &HeaderMap) -> Vec<Challenge> {
+pub(crate) fn challenges_of(headers: &HeaderMap) -> Vec<Challenge> {
     www_authenticate::from_headers(headers)
         .into_iter()
         .filter_map(Result::ok)

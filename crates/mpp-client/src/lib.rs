@@ -24,6 +24,8 @@ mod refusal;
 mod response;
 mod select;
 mod stream;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 pub use error::PaymentError;
 pub use events::Event;

@@ -34,9 +34,9 @@ pub struct MeteredStream<'a> {
 
 /// What the stream learned, readable while it is consumed.
 #[derive(Default)]
-struct Shared {
-    received: u64,
-    receipt: Option<Receipt>,
+pub(crate) struct Shared {
+    pub(crate) received: u64,
+    pub(crate) receipt: Option<Receipt>,
 }
 
 impl fmt::Debug for MeteredStream<'_> {
@@ -47,7 +47,16 @@ impl fmt::Debug for MeteredStream<'_> {
     }
 }
 
-impl MeteredStream<'_> {
+impl<'a> MeteredStream<'a> {
+    /// A stream of `items`, whose progress is kept in `shared`.
+    #[cfg(feature = "ws")]
+    pub(crate) fn from_parts(
+        items: BoxStream<'a, Result<String, PaymentError>>,
+        shared: Arc<Mutex<Shared>>,
+    ) -> Self {
+        Self { items, shared }
+    }
+
     /// How many items arrived so far.
     pub fn received(&self) -> u64 {
         self.lock().received
@@ -214,25 +223,43 @@ impl<P: PaymentProvider> Reading<'_, P> {
             send: &send,
             template: &self.template,
         };
-        // What the voucher puts into the channel (a top-up when the deposit is short) is held
-        // against the spend policy first, as any payment's is.
-        let reservation = match &self.policy {
-            Some(policy) => {
-                let quote = self.provider.quote(&paid.challenge).await?;
-                let origin = self.template.url().origin().ascii_serialization();
-                let plan = PlannedPayment::new(&paid.challenge, origin).quoted(quote);
-                Some(policy.reserve(&plan)?)
-            }
-            None => None,
-        };
-        self.provider.authorize(&ask, &presenter).await?;
-        if let Some(reservation) = reservation {
-            reservation.commit();
-        }
-        Ok(())
+        let origin = self.template.url().origin().ascii_serialization();
+        authorize(
+            self.provider,
+            &ask,
+            self.policy.as_ref(),
+            origin,
+            &presenter,
+        )
+        .await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Has `provider` answer a stream's request for credit through `present`, holding what it puts
+/// into the channel (a top-up when the deposit is short) against `policy` first, as any
+/// payment's is.
+pub(crate) async fn authorize<P: PaymentProvider>(
+    provider: &P,
+    ask: &StreamNeed<'_>,
+    policy: Option<&SpendPolicy>,
+    origin: String,
+    present: &dyn mpp_core::Present,
+) -> Result<(), PaymentError> {
+    let reservation = match policy {
+        Some(policy) => {
+            let quote = provider.quote(ask.challenge).await?;
+            let plan = PlannedPayment::new(ask.challenge, origin).quoted(quote);
+            Some(policy.reserve(&plan)?)
+        }
+        None => None,
+    };
+    provider.authorize(ask, present).await?;
+    if let Some(reservation) = reservation {
+        reservation.commit();
+    }
+    Ok(())
 }

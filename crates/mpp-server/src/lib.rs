@@ -52,6 +52,8 @@ pub use payment::Payment;
 pub use pricing::Pricing;
 pub use rejection::MissingPayment;
 pub use service::RequirePayment;
+#[cfg(feature = "ws")]
+pub use stream::{MAX_QUEUED_PAYMENT_FRAMES, MeteredWs};
 pub use stream::{Meter, MeterOptions, MeteredSse};
 pub use terms::{ChallengeBinding, RouteTerms};
 

@@ -21,6 +21,9 @@
 //                tops up by it)
 //   STREAM_URL   optional: after the requests, GET this SSE resource with `manager.sse()` and
 //                read it to the end (vouchers are posted as the server asks)
+//   WS_URL       optional: after the stream, open this metered WebSocket resource (ws://…) with
+//                `manager.ws()` (the `ws` package as the WebSocket) and read it until it closes
+//                (vouchers are sent as frames as the server asks)
 //   CLOSE        "false" leaves the channel open (default: close it)
 //   RPC_TIMEOUT_MS    bound on every JSON-RPC call (default 20000; no retries)
 //   MPP_NODE_MODULES  where mppx and viem are installed (default <workspace>/.tools/node_modules)
@@ -29,6 +32,7 @@
 //   {"ok":true,"payer":"0x…","channelId":"0x…","deposit":"…","cumulative":"…",
 //    "requests":[{"status":200,"receipt":{…session receipt…},"body":…},…],
 //    "stream":{"messages":["tick 0",…],"receipts":[…]}|null,
+//    "ws":{"messages":[…],"receipts":<count>,"lastReceipt":{…}|null,"close":{"code":1000,"reason":"…"}}|null,
 //    "close":{…close receipt, with txHash…}|null,
 //    "exchanges":[{"method":"GET","path":"/paid","action":"open"|…|null,"status":200,
 //                  "paymentSession"?,"cumulativeAmount"?,"additionalDeposit"?,"receipt"?,
@@ -64,10 +68,12 @@ const privateKey = requireEnv('PRIVATE_KEY')
 const requests = Number(optionalEnv('REQUESTS') ?? '3')
 const maxDeposit = optionalEnv('MAX_DEPOSIT')
 const streamUrl = optionalEnv('STREAM_URL')
+const wsUrl = optionalEnv('WS_URL')
 const close = optionalEnv('CLOSE') !== 'false'
 if (!Number.isInteger(requests) || requests < 0) fail(`REQUESTS must be a non-negative integer, got ${requests}`, 2)
 
 const { createChannelStore, tempo } = await load('mppx/client')
+const WebSocketImpl = wsUrl ? (await load('ws')).WebSocket : undefined
 const { privateKeyToAccount } = await load('viem/accounts')
 let account
 try {
@@ -121,6 +127,7 @@ const manager = tempo.session.manager({
   channelStore,
   fetch: recordingFetch,
   ...(maxDeposit ? { maxDeposit } : {}),
+  ...(WebSocketImpl ? { webSocket: WebSocketImpl } : {}),
 })
 
 log(`mppx ${installedVersion('mppx')}; payer ${account.address}; ${requests} requests to ${url}`)
@@ -133,6 +140,7 @@ const result = {
   cumulative: null,
   requests: [],
   stream: null,
+  ws: null,
   close: null,
   exchanges,
 }
@@ -153,6 +161,18 @@ try {
     const stream = await manager.sse(streamUrl, { onReceipt: (receipt) => receipts.push(receipt) })
     for await (const message of stream) messages.push(message)
     result.stream = { messages, receipts }
+  }
+  if (wsUrl) {
+    const receipts = []
+    const messages = []
+    const socket = await manager.ws(wsUrl, { onReceipt: (receipt) => receipts.push(receipt) })
+    const close = await new Promise((resolve, reject) => {
+      socket.addEventListener('message', (event) => messages.push(String(event.data)))
+      socket.addEventListener('close', (event) => resolve({ code: event.code, reason: String(event.reason ?? '') }))
+      socket.addEventListener('error', (event) => reject(new Error(`websocket error: ${event?.message ?? event}`)))
+    })
+    // One receipt per voucher frame: the count and the last (the line stays short).
+    result.ws = { messages, receipts: receipts.length, lastReceipt: receipts.at(-1) ?? null, close }
   }
   result.channelId = manager.channelId ?? null
   result.cumulative = manager.cumulative.toString()

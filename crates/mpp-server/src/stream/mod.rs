@@ -7,10 +7,13 @@
 //! | `charger` | one item's charge: charge now, or say what credit is missing and wait for it |
 //! | `wake` | an in-process wake-up when a voucher for a waiting channel arrives |
 //! | `sse` | [`MeteredSse`]: the items as SSE, pulled (and charged) only as the client reads |
+//! | `ws` | `MeteredWs`: the items as WebSocket frames, credentials as frames (feature `ws`) |
 
 mod charger;
 mod sse;
 mod wake;
+#[cfg(feature = "ws")]
+mod ws;
 
 use std::fmt;
 use std::sync::Arc;
@@ -21,6 +24,8 @@ use mpp_core::{Metering, Receipt};
 pub(crate) use charger::{Charge, Charger};
 pub use sse::MeteredSse;
 pub(crate) use wake::Wakers;
+#[cfg(feature = "ws")]
+pub use ws::{MAX_QUEUED_PAYMENT_FRAMES, MeteredWs};
 
 use crate::Mpp;
 
