@@ -67,7 +67,8 @@ mod tests {
         let alphabet = b"AZaz09-_=+/ !.\x80";
         let mut texts: Vec<String> = vec![String::new(), "=".into(), "==".into()];
         // Every text of up to four characters from a small alphabet of edge characters, then
-        // longer ones built from them (so that the vector loops run).
+        // long ones (so that the vector loops run), cut at every length modulo four, padded,
+        // and with a character outside the alphabet in the middle.
         let mut level = vec![String::new()];
         for _ in 0..4 {
             let next: Vec<String> = level
