@@ -130,6 +130,16 @@ fn write_number(out: &mut String, n: &serde_json::Number) {
 
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
+    // Most strings (names, amounts, addresses) need no escape: check every byte without
+    // branching (which vectorises) and copy the string whole.
+    let plain = !s.bytes().fold(false, |escape, b| {
+        escape | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     // Copy the runs that need no escape in one go; every escaped character is ASCII, so the
     // runs end on character boundaries.
     let mut run = 0;

@@ -12,7 +12,17 @@ use crate::error::ParseError;
 
 /// Reads one JSON document (nothing but whitespace may follow it) with [`Capture`].
 pub(crate) fn read<'de, T: ReadObject<'de>>(bytes: &'de [u8]) -> Result<Captured<T>, ParseError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // Text checked to be UTF-8 as a whole (one fast pass) is read without checking every
+    // string again; anything else is read as bytes, which reports where the UTF-8 breaks.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => read_with(serde_json::Deserializer::from_str(text)),
+        Err(_) => read_with(serde_json::Deserializer::from_slice(bytes)),
+    }
+}
+
+fn read_with<'de, R: serde_json::de::Read<'de>, T: ReadObject<'de>>(
+    mut de: serde_json::Deserializer<R>,
+) -> Result<Captured<T>, ParseError> {
     Capture::new()
         .deserialize(&mut de)
         .and_then(|captured| de.end().map(|()| captured))
@@ -265,6 +275,10 @@ mod tests {
                 "{text}"
             );
         }
+        // Broken UTF-8 is refused with the message reading bytes into a `Value` gives.
+        let bytes = b"{\"a\":\"\xff\"}";
+        let expected = serde_json::from_slice::<Value>(bytes).unwrap_err();
+        assert_eq!(check_object(bytes), Err(ParseError::json(&expected)));
         assert_eq!(check_object(b"[1]"), Err(ParseError::NotAnObject));
         assert_eq!(check_object(br#""x""#), Err(ParseError::NotAnObject));
         assert_eq!(
