@@ -7,22 +7,22 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::{Args, ValueEnum};
 use mpp::client::{
-    Event, Fetch, MeteredStream, MultiProvider, PaymentError, PlannedPayment, Refusal, SpendPolicy,
+    Event, Fetch, MeteredStream, MultiProvider, PaymentError, PlannedPayment, Refusal,
     TempoProvider,
 };
 use mpp::redotpay::client::RedotPayCrypto;
-use mpp::tempo::{MAINNET_RPC_URL, PATH_USD, TIP20_DECIMALS};
+use mpp::tempo::TIP20_DECIMALS;
 use mpp::{
-    Amount, Answer, Challenge, Credential, MppError, PaymentProvider, Present, PrivateKeySigner,
-    Quote, Receipt, Retry, StreamNeed,
+    Amount, Answer, Challenge, Credential, MppError, PaymentProvider, Present, Quote, Receipt,
+    Retry, StreamNeed,
 };
 use serde_json::{Value, json};
 
 use crate::channel::SessionPayArgs;
 use crate::fail::{self, Code, Failure};
-use crate::key::KeySource;
 use crate::methods::TempoOnChain;
 use crate::output;
+use crate::spend::SpendArgs;
 
 /// `mpp pay`.
 #[derive(Debug, Args)]
@@ -62,50 +62,7 @@ pub(crate) struct PayArgs {
     output: OutputFormat,
 
     #[command(flatten)]
-    key: KeySource,
-    /// The Tempo RPC node used to pay (its chain id is used).
-    #[arg(long, env = "MPP_RPC_URL", default_value = MAINNET_RPC_URL)]
-    rpc_url: String,
-    /// Refuse to pay unless the node reports this chain id.
-    #[arg(long, value_name = "ID")]
-    chain_id: Option<u64>,
-
-    /// Refuse a single payment above AMOUNT (in currency units, e.g. 0.10); `AMOUNT:TOKEN` for
-    /// another currency than --currency (repeatable).
-    #[arg(long, value_name = "AMOUNT[:TOKEN]")]
-    max_amount: Vec<String>,
-    /// Refuse payments past a total of AMOUNT (with --budget-file, across runs); `AMOUNT:TOKEN`
-    /// for another currency (repeatable).
-    #[arg(long, value_name = "AMOUNT[:TOKEN]")]
-    budget: Vec<String>,
-    /// Refuse payments past AMOUNT spent on one origin; `AMOUNT:TOKEN` for another currency.
-    #[arg(long, value_name = "AMOUNT[:TOKEN]")]
-    origin_budget: Vec<String>,
-    /// Keep what was spent in FILE (JSON), so --budget holds across runs.
-    #[arg(long, value_name = "FILE")]
-    budget_file: Option<PathBuf>,
-    /// The currency amounts refer to when no `:TOKEN` is given.
-    #[arg(long, value_name = "TOKEN", default_value_t = PATH_USD.to_string())]
-    currency: String,
-    /// Pay only with these methods (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', value_name = "METHOD")]
-    allow_method: Vec<String>,
-    /// Pay only in these currencies. With an amount rule and no list, only the currencies the
-    /// amount rules name are paid.
-    #[arg(long, value_delimiter = ',', value_name = "TOKEN")]
-    allow_currency: Vec<String>,
-    /// Pay only these recipients.
-    #[arg(long, value_delimiter = ',', value_name = "ADDRESS")]
-    allow_recipient: Vec<String>,
-    /// Pay only on these chains.
-    #[arg(long, value_delimiter = ',', value_name = "ID")]
-    allow_chain: Vec<u64>,
-    /// Show what would be paid and pay nothing.
-    #[arg(long)]
-    dry_run: bool,
-    /// Ask on the terminal before paying.
-    #[arg(long)]
-    confirm: bool,
+    spend: SpendArgs,
     #[command(flatten)]
     session: SessionPayArgs,
 }
@@ -301,53 +258,6 @@ pub(crate) fn amount_rule(
 }
 
 impl PayArgs {
-    fn policy(&self) -> anyhow::Result<SpendPolicy> {
-        let mut policy = SpendPolicy::new().dry_run(self.dry_run);
-        let mut amount_currencies = Vec::new();
-        for text in &self.max_amount {
-            let (currency, amount) = amount_rule(text, &self.currency, "max-amount")?;
-            policy = policy.max_per_request(&currency, amount);
-            amount_currencies.push(currency);
-        }
-        for text in &self.budget {
-            let (currency, amount) = amount_rule(text, &self.currency, "budget")?;
-            policy = policy.budget(&currency, amount);
-            amount_currencies.push(currency);
-        }
-        for text in &self.origin_budget {
-            let (currency, amount) = amount_rule(text, &self.currency, "origin-budget")?;
-            policy = policy.origin_budget(&currency, amount);
-            amount_currencies.push(currency);
-        }
-        if !self.allow_currency.is_empty() {
-            policy = policy.allow_currencies(&self.allow_currency);
-        } else if !amount_currencies.is_empty() {
-            // An amount rule on one currency must not let another currency through uncapped.
-            policy = policy.allow_currencies(&amount_currencies);
-        }
-        if !self.allow_method.is_empty() {
-            policy = policy.allow_methods(self.allow_method.clone());
-        }
-        if !self.allow_recipient.is_empty() {
-            policy = policy.allow_recipients(&self.allow_recipient);
-        }
-        if !self.allow_chain.is_empty() {
-            policy = policy.allow_chains(self.allow_chain.clone());
-        }
-        if self.confirm && !self.dry_run {
-            policy = policy.approve(ask);
-        }
-        if let Some(path) = &self.budget_file {
-            policy = policy.persist_to(path).map_err(|e| {
-                fail::input(
-                    fail::sentence(&e.to_string()),
-                    "Pass another --budget-file, or remove the damaged one.",
-                )
-            })?;
-        }
-        Ok(policy)
-    }
-
     fn body(&self) -> anyhow::Result<Option<Vec<u8>>> {
         let Some(text) = self.data.as_ref().or(self.json.as_ref()) else {
             return Ok(None);
@@ -485,24 +395,19 @@ pub(crate) async fn run(args: PayArgs) -> anyhow::Result<ExitCode> {
 
 async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitCode> {
     let json_output = args.output == OutputFormat::Json;
-    let policy = args.policy()?;
-    let signer = match args.key.load()? {
-        Some(signer) => Some(signer),
-        // A dry run signs nothing: any key will do to read the challenge.
-        None if args.dry_run => Some(PrivateKeySigner::random()),
-        None => None,
-    };
-    let payer = match signer {
+    let spend = &args.spend;
+    let policy = spend.policy()?;
+    let payer = match spend.signer()? {
         Some(signer) => {
             // RedotPay states its price in currency units; the crypto provider states what it
             // pays in the token's base units, so the amount rules apply to it as to Tempo.
             let mut crypto =
-                RedotPayCrypto::new(TempoOnChain::new(provider(signer.clone(), args)?))
+                RedotPayCrypto::new(TempoOnChain::new(spend.provider(signer.clone())?))
                     .decimals(u32::from(TIP20_DECIMALS));
-            if let Some(chain) = args.chain_id {
+            if let Some(chain) = spend.chain_id {
                 crypto = crypto.chain_id(chain);
             }
-            let mut tempo = provider(signer, args)?;
+            let mut tempo = spend.provider(signer)?;
             if args.session.enabled() {
                 tempo = tempo.with_sessions(args.session.options().await?);
             }
@@ -523,7 +428,7 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
     let verbose = args.verbose;
     let record = Arc::clone(&paid);
     // No spinner while --confirm asks or -v writes the exchange.
-    let spinner = !(args.confirm || args.verbose);
+    let spinner = !(args.spend.confirm || args.verbose);
     let result = output::progress_if(
         spinner,
         "waiting for the server and the chain…",
@@ -581,7 +486,7 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
             )
             .into());
         }
-        Err(error) => return Err(payment_failure(error, &args.rpc_url)),
+        Err(error) => return Err(payment_failure(error, &args.spend.rpc_url)),
     };
 
     let status = response.status();
@@ -705,7 +610,7 @@ async fn read_stream(
         "receipt": receipt,
     }));
     if let Some(error) = failed {
-        return Err(payment_failure(error, &args.rpc_url));
+        return Err(payment_failure(error, &args.spend.rpc_url));
     }
     if !json_output {
         eprintln!(
@@ -729,20 +634,6 @@ fn body_json(content_type: Option<&str>, body: &[u8]) -> Value {
         return value;
     }
     Value::String(String::from_utf8_lossy(body).into_owned())
-}
-
-/// The Tempo provider for `signer`.
-fn provider(signer: PrivateKeySigner, args: &PayArgs) -> anyhow::Result<TempoProvider> {
-    let mut provider = TempoProvider::new(signer, &args.rpc_url).map_err(|e| {
-        fail::input(
-            format!("The RPC URL {} cannot be used: {e}.", args.rpc_url),
-            "Pass --rpc-url with the http(s) URL of a Tempo node.",
-        )
-    })?;
-    if let Some(chain) = args.chain_id {
-        provider = provider.with_expected_chain_id(chain);
-    }
-    Ok(provider.with_client_id("mpp-cli"))
 }
 
 /// The sentence, hint and exit status for a payment error.

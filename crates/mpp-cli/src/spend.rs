@@ -1,9 +1,10 @@
-//! The payer's options for commands that pay (`mpp mcp call`): the key, the Tempo node and
-//! the spend policy, with the flags, meanings and defaults of `mpp pay`.
+//! The payer's options for commands that pay (`mpp pay`, `mpp mcp call`): the key, the Tempo node and
+//! the spend policy.
 
 use std::path::PathBuf;
 
 use clap::Args;
+use mpp::PrivateKeySigner;
 use mpp::client::{SpendPolicy, TempoProvider};
 use mpp::tempo::{MAINNET_RPC_URL, PATH_USD};
 
@@ -111,14 +112,25 @@ impl SpendArgs {
         Ok(policy)
     }
 
-    /// The Tempo provider paying from the key, or `None` without a key (a dry run signs
-    /// nothing, so any key does).
+    /// The provider paying from the key, or `None` without a key (a dry run signs nothing, so
+    /// any key does).
     pub(crate) fn tempo_provider(&self) -> anyhow::Result<Option<TempoProvider>> {
-        let signer = match self.key.load()? {
-            Some(signer) => signer,
-            None if self.dry_run => mpp::PrivateKeySigner::random(),
-            None => return Ok(None),
-        };
+        self.signer()?
+            .map(|signer| self.provider(signer))
+            .transpose()
+    }
+
+    /// The payer's key: the one given, a random one for a dry run (it signs nothing), or `None`.
+    pub(crate) fn signer(&self) -> anyhow::Result<Option<PrivateKeySigner>> {
+        Ok(match self.key.load()? {
+            Some(signer) => Some(signer),
+            None if self.dry_run => Some(PrivateKeySigner::random()),
+            None => None,
+        })
+    }
+
+    /// The Tempo provider paying as `signer` through --rpc-url, checking --chain-id.
+    pub(crate) fn provider(&self, signer: PrivateKeySigner) -> anyhow::Result<TempoProvider> {
         let mut provider = TempoProvider::new(signer, &self.rpc_url).map_err(|e| {
             fail::input(
                 format!("The RPC URL {} cannot be used: {e}.", self.rpc_url),
@@ -128,6 +140,6 @@ impl SpendArgs {
         if let Some(chain) = self.chain_id {
             provider = provider.with_expected_chain_id(chain);
         }
-        Ok(Some(provider.with_client_id("mpp-cli")))
+        Ok(provider.with_client_id("mpp-cli"))
     }
 }
