@@ -15,6 +15,7 @@ use reqwest::{Request, Response, StatusCode};
 
 use crate::events::{Event, emit};
 use crate::flow::{Context, Decision, decide};
+use crate::handed::{Watched, settle};
 use crate::{PayOptions, PaymentError};
 
 /// How many times one request is paid at most: once, and once more when the provider asks for
@@ -107,14 +108,27 @@ where
             send: &send,
             template: &paid,
         };
-        let credential = provider.pay_via(&challenge, &presenter).await?;
-        paid.headers_mut()
-            .insert(AUTHORIZATION, credential.to_header_value()?);
+        let watched = Watched::new(&presenter);
+        let made = match provider.pay_via(&challenge, &watched).await {
+            Ok(credential) => credential
+                .to_header_value()
+                .map(|header| (credential, header))
+                .map_err(PaymentError::from),
+            Err(error) => Err(PaymentError::from(error)),
+        };
+        let (credential, header) = match made {
+            Ok(made) => made,
+            Err(error) => {
+                // Counted as made all the same when the provider presented a credential of
+                // its own on the way (a top-up).
+                settle(reservation, watched.handed_over());
+                return Err(error);
+            }
+        };
+        paid.headers_mut().insert(AUTHORIZATION, header);
         let sent = send(paid).await;
         // A credential was handed over: from here on, count the payment as made.
-        if let Some(reservation) = reservation {
-            reservation.commit();
-        }
+        settle(reservation, true);
         let response = sent?;
         let status = response.status();
         if status != StatusCode::PAYMENT_REQUIRED && status != StatusCode::GONE {

@@ -14,6 +14,7 @@ mod events;
 mod exchange;
 mod fetch;
 mod flow;
+mod handed;
 #[cfg(feature = "middleware")]
 mod middleware;
 mod multi;

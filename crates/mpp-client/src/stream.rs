@@ -16,6 +16,7 @@ use mpp_core::{PaymentProvider, Receipt, StreamNeed};
 use reqwest::{Client, Method, Request, Response, Url};
 
 use crate::exchange::{Paid, Presenter};
+use crate::handed::{Watched, settle};
 use crate::{PaymentError, PlannedPayment, SpendPolicy};
 
 /// The items of a metered stream (Server-Sent Events paid per item from a payment channel),
@@ -241,7 +242,8 @@ impl<P: PaymentProvider> Reading<'_, P> {
 
 /// Has `provider` answer a stream's request for credit through `present`, holding what it puts
 /// into the channel (a top-up when the deposit is short) against `policy` first, as any
-/// payment's is.
+/// payment's is. The hold counts as spent once the provider handed the server a credential,
+/// even when it then fails: a top-up's deposit stays in escrow after a refused voucher.
 pub(crate) async fn authorize<P: PaymentProvider>(
     provider: &P,
     ask: &StreamNeed<'_>,
@@ -257,9 +259,8 @@ pub(crate) async fn authorize<P: PaymentProvider>(
         }
         None => None,
     };
-    provider.authorize(ask, present).await?;
-    if let Some(reservation) = reservation {
-        reservation.commit();
-    }
-    Ok(())
+    let watched = Watched::new(present);
+    let answered = provider.authorize(ask, &watched).await;
+    settle(reservation, answered.is_ok() || watched.handed_over());
+    answered.map_err(PaymentError::from)
 }

@@ -19,6 +19,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::exchange::{Paid, Presenter, challenges_of, quotes};
 use crate::flow::{Context, Decision, decide};
+use crate::handed::{Watched, settle};
 use crate::stream::{Shared, authorize};
 use crate::{MeteredStream, PayOptions, PaymentError, SpendPolicy};
 
@@ -72,11 +73,25 @@ pub async fn connect<'a, P: PaymentProvider>(
         send: &send,
         template: &template,
     };
-    let credential = provider.pay_via(&challenge, &http).await?;
+    let watched = Watched::new(&http);
+    let credential = match provider.pay_via(&challenge, &watched).await {
+        Ok(credential) => credential,
+        Err(error) => {
+            settle(reservation, watched.handed_over());
+            return Err(error.into());
+        }
+    };
     // Frames are small and each voucher waits for its receipt: no Nagle delay.
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(ws_url.as_str(), None, true)
+    let connected = tokio_tungstenite::connect_async_with_config(ws_url.as_str(), None, true)
         .await
-        .map_err(|e| PaymentError::Transport(Box::new(e)))?;
+        .map_err(|e| PaymentError::Transport(Box::new(e)));
+    let (ws, _) = match connected {
+        Ok(connected) => connected,
+        Err(error) => {
+            settle(reservation, watched.handed_over());
+            return Err(error);
+        }
+    };
     let socket = Socket {
         ws: tokio::sync::Mutex::new(Frames {
             ws,
@@ -84,10 +99,10 @@ pub async fn connect<'a, P: PaymentProvider>(
         }),
         resource: http_url.to_string(),
     };
-    let answer = socket.present(&credential).await?;
-    if let Some(reservation) = reservation {
-        reservation.commit();
-    }
+    let answer = socket.present(&credential).await;
+    // The credential was handed over: count the payment as made.
+    settle(reservation, true);
+    let answer = answer?;
     provider.observe(&credential, &answer).await;
     if !answer.is_success() {
         return Err(PaymentError::Rejected {

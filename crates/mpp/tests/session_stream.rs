@@ -6,6 +6,8 @@
 //! - a thousand items, the deposit covering a hundred at a time: every item in order, a
 //!   voucher per item mid-stream and a top-up whenever the deposit runs short, the final
 //!   receipt; after the close the payee holds exactly a thousand prices more;
+//! - the same stream from behind the actix-web middleware (`MeteredSse` as an actix
+//!   responder): three hundred items, top-ups included, exactly three hundred prices;
 //! - a client that leaves after 37 items pays for 37: the server never charges an item it
 //!   did not send, and the close captures 37 prices;
 //! - a server asking for more than the items it delivered justify gets no voucher: the client
@@ -196,6 +198,86 @@ async fn our_client_consumes_a_thousand_metered_items_from_our_server() {
         payee_before + 1_000 * PRICE_UNITS - payee_fees,
         "the payee holds exactly a thousand prices more"
     );
+}
+
+/// Serves `GET /stream` behind the actix-web middleware at [`PRICE`], `count` metered items,
+/// on a thread of its own (actix-web runs its own single-threaded runtimes); returns its URL
+/// and the server's handle.
+#[cfg(feature = "actix")]
+fn serve_actix(mpp: Mpp, count: u64) -> (String, actix_web::dev::ServerHandle) {
+    use actix_web::{App, HttpServer, web};
+    use mpp::server::MeteredSse;
+    use mpp::server::actix::RequirePayment;
+
+    async fn stream(payment: Payment, count: web::Data<u64>) -> MeteredSse {
+        let meter = payment.meter().expect("a session payment");
+        let items = (0..**count).map(|i| format!("item {i}"));
+        meter
+            .options(MeterOptions::new().wait(Duration::from_secs(30)))
+            .sse(futures_util::stream::iter(items))
+    }
+
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(web::Data::new(count))
+                    .wrap(RequirePayment::new(mpp.clone(), ChargeParams::new(PRICE)))
+                    .route("/stream", web::get().to(stream))
+            })
+            .workers(1)
+            .bind(("127.0.0.1", 0))
+            .expect("a free port");
+            let address = server.addrs()[0];
+            let server = server.run();
+            sender
+                .send((format!("http://{address}/stream"), server.handle()))
+                .expect("the test waits for the address");
+            server.await
+        })
+    });
+    receiver.recv().expect("the server started")
+}
+
+#[cfg(feature = "actix")]
+#[tokio::test]
+async fn our_client_consumes_a_metered_stream_from_the_actix_middleware() {
+    let parties = parties().await;
+    let (url, server) = serve_actix(parties.mpp("item").await, 300);
+    let provider = parties.provider();
+    let payee = parties.payee.address();
+    let payee_before = balance(&parties.chain, payee).await;
+
+    let mut stream = reqwest::Client::new()
+        .get(&url)
+        .send_with_payment(&provider)
+        .stream()
+        .await
+        .unwrap();
+    let mut n = 0u64;
+    while let Some(item) = stream.next().await {
+        assert_eq!(item.unwrap(), format!("item {n}"), "in order");
+        n += 1;
+    }
+    assert_eq!(n, 300);
+    let receipt =
+        SessionReceipt::from_receipt(&stream.receipt().expect("a final receipt")).unwrap();
+    assert_eq!(receipt.spent.base_units(), 300 * PRICE_UNITS);
+    assert_eq!(receipt.units, Some(300));
+
+    // The deposit covered a hundred items: two top-ups mid-stream.
+    let channel = only_channel(&provider).await;
+    assert_eq!(channel.deposit.base_units(), 3 * DEPOSIT_UNITS);
+    let closed = provider.close_channel(channel.channel_id).await.unwrap();
+    assert_eq!(closed.spent.base_units(), 300 * PRICE_UNITS);
+    let payee_fees = parties.chain.fees_paid(PATH_USD, payee).await.unwrap();
+    assert_eq!(
+        balance(&parties.chain, payee).await,
+        payee_before + 300 * PRICE_UNITS - payee_fees,
+        "the payee holds exactly three hundred prices more"
+    );
+    server.stop(true).await;
 }
 
 #[tokio::test]
