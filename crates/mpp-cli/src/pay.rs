@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::{Args, ValueEnum};
 use mpp::client::{
-    Event, Fetch, MeteredStream, MultiProvider, PaymentError, PlannedPayment, Refusal,
+    Event, Fetch, MeteredStream, MultiProvider, PayOptions, PaymentError, PlannedPayment, Refusal,
     TempoProvider,
 };
 use mpp::redotpay::client::RedotPayCrypto;
@@ -27,7 +27,7 @@ use crate::spend::SpendArgs;
 /// `mpp pay`.
 #[derive(Debug, Args)]
 pub(crate) struct PayArgs {
-    /// The URL to request.
+    /// The URL to request (`ws://` or `wss://` with --session: a metered WebSocket stream).
     url: String,
     /// The HTTP method (default GET, or POST with a body).
     #[arg(short = 'X', long = "request", value_name = "METHOD")]
@@ -116,7 +116,16 @@ impl Outcome {
 
     /// The channel the receipt names, for a payment drawn on a session channel.
     fn paid_channel(&self) -> Option<String> {
-        let receipt: Receipt = self.receipt.as_deref()?.parse().ok()?;
+        let Some(receipt) = self.receipt.as_deref() else {
+            // A WebSocket stream has no response headers: the payment's record names it.
+            let paid = self.paid.as_ref()?;
+            let session = paid.get("intent").and_then(Value::as_str) == Some("session");
+            return session
+                .then(|| paid.get("reference").and_then(Value::as_str))
+                .flatten()
+                .map(str::to_owned);
+        };
+        let receipt: Receipt = receipt.parse().ok()?;
         let session = receipt.extra.get("intent").and_then(Value::as_str) == Some("session");
         session.then_some(receipt.reference)
     }
@@ -279,6 +288,22 @@ impl PayArgs {
         })
     }
 
+    /// The URL when it names a WebSocket (`ws://`, `wss://`), which `--session` pays as a
+    /// metered stream; an error when a body or method is given for it.
+    fn websocket_url(&self) -> anyhow::Result<Option<String>> {
+        let scheme = self.url.split_once("://").map(|(scheme, _)| scheme);
+        if !scheme.is_some_and(|s| s.eq_ignore_ascii_case("ws") || s.eq_ignore_ascii_case("wss")) {
+            return Ok(None);
+        }
+        if self.method.is_some() || self.body()?.is_some() {
+            return Err(fail::input(
+                "A WebSocket stream takes no method or body.",
+                "Drop -X, -d and --json for ws:// and wss:// URLs.",
+            ));
+        }
+        Ok(Some(self.url.clone()))
+    }
+
     fn request(&self, client: &reqwest::Client) -> anyhow::Result<reqwest::RequestBuilder> {
         let body = self.body()?;
         let method = match &self.method {
@@ -422,36 +447,21 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
     };
     let no_key = matches!(payer, Payer::NoKey);
 
+    let paid: Arc<Mutex<Option<Value>>> = Arc::default();
+    let options = PayOptions::new()
+        .policy(policy)
+        .on_event(record_payment(args.verbose, Arc::clone(&paid)));
+    if let Some(url) = args.websocket_url()? {
+        return pay_websocket(args, &url, &payer, options, &paid, outcome).await;
+    }
     let client = reqwest::Client::new();
     let request = args.request(&client)?;
-    let paid: Arc<Mutex<Option<Value>>> = Arc::default();
-    let verbose = args.verbose;
-    let record = Arc::clone(&paid);
     // No spinner while --confirm asks or -v writes the exchange.
     let spinner = !(args.spend.confirm || args.verbose);
     let result = output::progress_if(
         spinner,
         "waiting for the server and the chain…",
-        request
-            .send_with_payment(&payer)
-            .policy(policy)
-            .on_event(move |event| match event {
-                Event::ChallengeReceived { origin, count } if verbose => {
-                    eprintln!("* {origin} asked for payment ({count} challenge(s))");
-                }
-                Event::PaymentMade { plan, receipt } => {
-                    if verbose {
-                        eprintln!("* paid {}", describe(plan));
-                        eprintln!("> authorization: Payment [redacted credential]");
-                    }
-                    *record.lock().unwrap_or_else(PoisonError::into_inner) =
-                        Some(plan_json(plan, *receipt));
-                }
-                Event::PaymentRefused { refusal } if verbose => {
-                    eprintln!("* the spend policy refused: {}", refusal.detail);
-                }
-                _ => {}
-            }),
+        request.send_with_payment(&payer).options(options),
     )
     .await;
     outcome.paid = paid.lock().unwrap_or_else(PoisonError::into_inner).take();
@@ -574,6 +584,62 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
         .into());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The event hook of a paid request: with `-v`, says what happens; always keeps what was paid
+/// in `record`, for `--output json`.
+fn record_payment(
+    verbose: bool,
+    record: Arc<Mutex<Option<Value>>>,
+) -> impl Fn(&Event<'_>) + Send + Sync + 'static {
+    move |event| match event {
+        Event::ChallengeReceived { origin, count } if verbose => {
+            eprintln!("* {origin} asked for payment ({count} challenge(s))");
+        }
+        Event::PaymentMade { plan, receipt } => {
+            if verbose {
+                eprintln!("* paid {}", describe(plan));
+                eprintln!("> authorization: Payment [redacted credential]");
+            }
+            *record.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some(plan_json(plan, *receipt));
+        }
+        Event::PaymentRefused { refusal } if verbose => {
+            eprintln!("* the spend policy refused: {}", refusal.detail);
+        }
+        _ => {}
+    }
+}
+
+/// `mpp pay ws://…` (or `wss://`): a metered stream over WebSocket, paid from a session
+/// channel. The challenge comes from the same URL over HTTP; the items are printed as they
+/// arrive, as for a stream over Server-Sent Events.
+async fn pay_websocket(
+    args: &PayArgs,
+    url: &str,
+    payer: &Payer,
+    options: PayOptions,
+    paid: &Mutex<Option<Value>>,
+    outcome: &mut Outcome,
+) -> anyhow::Result<ExitCode> {
+    if !args.session.enabled() {
+        return Err(fail::input(
+            format!("{url} is a WebSocket stream, which is paid from a payment channel."),
+            "Pass --session (--channel-file FILE keeps the channel for the next runs).",
+        ));
+    }
+    let spinner = !(args.spend.confirm || args.verbose);
+    let connected = output::progress_if(
+        spinner,
+        "waiting for the server and the chain…",
+        mpp::client::ws::connect(url, payer, options),
+    )
+    .await;
+    outcome.paid = paid.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let stream = connected.map_err(|error| payment_failure(error, &args.spend.rpc_url))?;
+    // The socket was opened: the handshake's 101 Switching Protocols.
+    outcome.status = Some(101);
+    read_stream(stream, args, outcome).await
 }
 
 /// `--session` with a metered stream: prints each item as it arrives (one line each), or

@@ -276,7 +276,7 @@ async fn sessions_need_their_flags() {
 /// `mpp serve --stream-path /stream` sells 30 items at 0.001 each (the 0.05 deposit covers 50);
 /// `mpp pay --session` prints them as they arrive, and `--output json` reports the items, what
 /// the channel spent and the final receipt; the run closes the channel and the payee holds the
-/// thirty prices. The same route serves the items over WebSocket.
+/// thirty prices. `mpp pay ws://…` reads the same route over WebSocket.
 #[tokio::test(flavor = "multi_thread")]
 async fn pay_session_reads_a_metered_stream() {
     let (chain, payee, payer) = parties().await;
@@ -325,21 +325,48 @@ async fn pay_session_reads_a_metered_stream() {
     assert_eq!(amount(&result["session"]["spent"]), 30 * item_units);
     assert!(result["session"]["closeTxHash"].is_string(), "{result}");
 
-    // The same route over WebSocket, read by our client.
-    use futures_util::StreamExt as _;
-    let provider = mpp::tempo::TempoProvider::new(payer.signer().clone(), chain.rpc_url())
-        .unwrap()
-        .with_sessions(mpp::tempo::SessionOptions::new());
+    // The same route over WebSocket: `mpp pay ws://…` asks the HTTP URL for the challenge,
+    // opens the socket and prints the items; the JSON reports the handshake's 101.
     let ws_url = url.replacen("http://", "ws://", 1);
-    let mut stream = mpp::client::ws::connect(&ws_url, &provider, mpp::client::PayOptions::new())
-        .await
+    let text = mpp_pay(&chain, &ws_url)
+        .args(["--session"])
+        .env("MPP_PRIVATE_KEY", payer.private_key_hex())
+        .output()
         .unwrap();
-    let mut received = Vec::new();
-    while let Some(item) = stream.next().await {
-        received.push(item.unwrap());
-    }
-    assert_eq!(received, lines);
-    let channel = provider.channels().await.unwrap().remove(0);
-    let closed = provider.close_channel(channel.channel_id).await.unwrap();
-    assert_eq!(closed.spent.base_units(), 30 * item_units);
+    assert_eq!(text.status.code(), Some(0), "{text:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&text.stdout),
+        lines.join("\n") + "\n"
+    );
+    let result = pay_session(&chain, &ws_url, &payer, &[]);
+    assert_eq!(result["status"], 101, "{result}");
+    assert_eq!(
+        result["stream"]["items"],
+        serde_json::json!(lines),
+        "{result}"
+    );
+    assert_eq!(
+        amount(&result["stream"]["spent"]),
+        30 * item_units,
+        "{result}"
+    );
+    assert_eq!(amount(&result["paid"]["amount"]), item_units, "{result}");
+    assert!(result["session"]["closeTxHash"].is_string(), "{result}");
+    let payee_fees = fees_of(&chain, payee.address()).await;
+    assert_eq!(
+        balance(&chain, payee.address()).await,
+        payee_before + 4 * 30 * item_units - payee_fees,
+        "four runs, each closing its channel: the payee holds four times thirty prices"
+    );
+
+    // A WebSocket stream is paid from a channel only: without --session, nothing is paid.
+    let refused = mpp_pay(&chain, &ws_url)
+        .env("MPP_PRIVATE_KEY", payer.private_key_hex())
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--session"),
+        "{refused:?}"
+    );
 }

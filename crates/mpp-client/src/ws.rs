@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::events::{Event, emit};
 use crate::exchange::{Paid, Presenter, challenges_of, quotes};
 use crate::flow::{Context, Decision, decide};
 use crate::handed::{Watched, settle};
@@ -54,12 +55,12 @@ pub async fn connect<'a, P: PaymentProvider>(
         now: SystemTime::now(),
         quotes: &quotes,
     };
-    let (challenge, reservation) = match decide(provider, &options, status, &headers, &cx) {
+    let (challenge, plan, reservation) = match decide(provider, &options, status, &headers, &cx) {
         Decision::Pay {
             challenge,
+            plan,
             reservation,
-            ..
-        } => (challenge, reservation),
+        } => (challenge, plan, reservation),
         Decision::Fail(error) => return Err(error),
         Decision::Done => return Err(PaymentError::NoChallenge),
     };
@@ -103,6 +104,15 @@ pub async fn connect<'a, P: PaymentProvider>(
     // The credential was handed over: count the payment as made.
     settle(reservation, true);
     let answer = answer?;
+    if answer.is_success() {
+        emit(
+            options.hook.as_ref(),
+            &Event::PaymentMade {
+                plan: &plan,
+                receipt: answer.receipt.as_ref(),
+            },
+        );
+    }
     provider.observe(&credential, &answer).await;
     if !answer.is_success() {
         return Err(PaymentError::Rejected {
