@@ -152,13 +152,21 @@ async fn our_client_consumes_a_thousand_metered_items_from_our_server() {
         items(payment, 1_000)
     })
     .await;
+    consume_and_settle(&parties, &url, 1_000).await;
+}
+
+/// Reads the `count` items of the metered stream at `url` with our client and checks the
+/// money: every item in order, the final receipt, a top-up per hundred items (the deposit
+/// covers a hundred), and after the close exactly `count` prices more for the payee.
+async fn consume_and_settle(parties: &Parties, url: &str, count: u64) {
     let provider = parties.provider();
     let payee = parties.payee.address();
     let payee_before = balance(&parties.chain, payee).await;
+    let units = u128::from(count);
 
     let started = std::time::Instant::now();
     let mut stream = reqwest::Client::new()
-        .get(&url)
+        .get(url)
         .send_with_payment(&provider)
         .stream()
         .await
@@ -168,26 +176,29 @@ async fn our_client_consumes_a_thousand_metered_items_from_our_server() {
         assert_eq!(item.unwrap(), format!("item {n}"), "in order");
         n += 1;
     }
-    println!("1000 metered items in {:?}", started.elapsed());
-    assert_eq!(n, 1_000);
-    assert_eq!(stream.received(), 1_000);
+    println!("{count} metered items in {:?}", started.elapsed());
+    assert_eq!(n, count);
+    assert_eq!(stream.received(), count);
     let receipt =
         SessionReceipt::from_receipt(&stream.receipt().expect("a final receipt")).unwrap();
-    assert_eq!(receipt.spent.base_units(), 1_000 * PRICE_UNITS);
+    assert_eq!(receipt.spent.base_units(), units * PRICE_UNITS);
     assert_eq!(
         receipt.accepted_cumulative.base_units(),
-        1_000 * PRICE_UNITS
+        units * PRICE_UNITS
     );
-    assert_eq!(receipt.units, Some(1_000));
+    assert_eq!(receipt.units, Some(count));
 
     // A voucher per item mid-stream, and top-ups: the deposit covered a hundred items.
     let channel = only_channel(&provider).await;
     assert_eq!(channel.channel_id, receipt.channel_id);
-    assert_eq!(channel.cumulative.base_units(), 1_000 * PRICE_UNITS);
-    assert_eq!(channel.deposit.base_units(), 10 * DEPOSIT_UNITS);
+    assert_eq!(channel.cumulative.base_units(), units * PRICE_UNITS);
+    assert_eq!(
+        channel.deposit.base_units(),
+        units.div_ceil(100) * DEPOSIT_UNITS
+    );
 
     let closed = provider.close_channel(channel.channel_id).await.unwrap();
-    assert_eq!(closed.spent.base_units(), 1_000 * PRICE_UNITS);
+    assert_eq!(closed.spent.base_units(), units * PRICE_UNITS);
     assert!(matches!(
         only_channel(&provider).await.status,
         ChannelStatus::Closed { .. }
@@ -195,8 +206,8 @@ async fn our_client_consumes_a_thousand_metered_items_from_our_server() {
     let payee_fees = parties.chain.fees_paid(PATH_USD, payee).await.unwrap();
     assert_eq!(
         balance(&parties.chain, payee).await,
-        payee_before + 1_000 * PRICE_UNITS - payee_fees,
-        "the payee holds exactly a thousand prices more"
+        payee_before + units * PRICE_UNITS - payee_fees,
+        "the payee holds exactly the items' prices more"
     );
 }
 
@@ -245,38 +256,7 @@ fn serve_actix(mpp: Mpp, count: u64) -> (String, actix_web::dev::ServerHandle) {
 async fn our_client_consumes_a_metered_stream_from_the_actix_middleware() {
     let parties = parties().await;
     let (url, server) = serve_actix(parties.mpp("item").await, 300);
-    let provider = parties.provider();
-    let payee = parties.payee.address();
-    let payee_before = balance(&parties.chain, payee).await;
-
-    let mut stream = reqwest::Client::new()
-        .get(&url)
-        .send_with_payment(&provider)
-        .stream()
-        .await
-        .unwrap();
-    let mut n = 0u64;
-    while let Some(item) = stream.next().await {
-        assert_eq!(item.unwrap(), format!("item {n}"), "in order");
-        n += 1;
-    }
-    assert_eq!(n, 300);
-    let receipt =
-        SessionReceipt::from_receipt(&stream.receipt().expect("a final receipt")).unwrap();
-    assert_eq!(receipt.spent.base_units(), 300 * PRICE_UNITS);
-    assert_eq!(receipt.units, Some(300));
-
-    // The deposit covered a hundred items: two top-ups mid-stream.
-    let channel = only_channel(&provider).await;
-    assert_eq!(channel.deposit.base_units(), 3 * DEPOSIT_UNITS);
-    let closed = provider.close_channel(channel.channel_id).await.unwrap();
-    assert_eq!(closed.spent.base_units(), 300 * PRICE_UNITS);
-    let payee_fees = parties.chain.fees_paid(PATH_USD, payee).await.unwrap();
-    assert_eq!(
-        balance(&parties.chain, payee).await,
-        payee_before + 300 * PRICE_UNITS - payee_fees,
-        "the payee holds exactly three hundred prices more"
-    );
+    consume_and_settle(&parties, &url, 300).await;
     server.stop(true).await;
 }
 
