@@ -1,5 +1,6 @@
 //! `mpp pay`: an HTTP request like curl that pays a `402 Payment Required` answer.
 
+use std::collections::HashMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +12,7 @@ use mpp::client::{
     TempoProvider,
 };
 use mpp::redotpay::client::RedotPayCrypto;
-use mpp::tempo::TIP20_DECIMALS;
+use mpp::tempo::{SessionReceipt, TIP20_DECIMALS};
 use mpp::{
     Amount, Answer, Challenge, Credential, MppError, PaymentProvider, Present, Quote, Receipt,
     Retry, StreamNeed,
@@ -88,8 +89,11 @@ struct Outcome {
     sessions: Option<Arc<TempoProvider>>,
     /// The paying channel's state (`--session`).
     session: Option<Value>,
-    /// A metered stream's items, what the channel spent, and the final receipt (`--session`).
+    /// A metered stream's items, what it and the channel spent, and the final receipt
+    /// (`--session`).
     stream: Option<Value>,
+    /// What each channel of the channel store had spent before the request (`--session`).
+    spent_before: HashMap<String, Amount>,
 }
 
 impl Outcome {
@@ -439,6 +443,14 @@ async fn exchange(args: &PayArgs, outcome: &mut Outcome) -> anyhow::Result<ExitC
             let tempo = Arc::new(tempo);
             if args.session.enabled() {
                 outcome.sessions = Some(Arc::clone(&tempo));
+                // What each kept channel had spent: a stream's own share is measured from it.
+                outcome.spent_before = tempo
+                    .channels()
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|channel| (channel.channel_id.to_string(), channel.spent))
+                    .collect();
             }
             let providers = MultiProvider::new().with(tempo).with(crypto);
             Payer::Key(Box::new(providers), args.session.enabled())
@@ -668,22 +680,33 @@ async fn read_stream(
         }
     }
     let receipt = stream.receipt();
-    let spent = receipt.as_ref().and_then(|r| r.extra.get("spent")).cloned();
+    let session = receipt
+        .as_ref()
+        .and_then(|r| SessionReceipt::from_receipt(r).ok());
+    // The channel's total, less what it had spent before this run: the stream's own share.
+    let spent = session.as_ref().map(|r| {
+        let before = outcome.spent_before.get(&r.channel_id.to_string()).copied();
+        (r.spent, r.spent.checked_sub(before.unwrap_or(Amount::ZERO)))
+    });
+    let text = |amount: Option<Amount>| amount.map(|a| a.to_string());
     outcome.stream = Some(json!({
         "items": items,
         "received": stream.received(),
-        "spent": spent,
+        "spent": text(spent.and_then(|(_, own)| own)),
+        "channelSpent": text(spent.map(|(total, _)| total)),
         "receipt": receipt,
     }));
     if let Some(error) = failed {
         return Err(payment_failure(error, &args.spend.rpc_url));
     }
     if !json_output {
+        let unknown = || "?".to_owned();
         eprintln!(
-            "{} {} items; the channel has spent {} base units",
+            "{} {} items for {} base units (the channel has spent {})",
             output::dim("streamed"),
             stream.received(),
-            spent.as_ref().and_then(Value::as_str).unwrap_or("?")
+            text(spent.and_then(|(_, own)| own)).unwrap_or_else(unknown),
+            text(spent.map(|(total, _)| total)).unwrap_or_else(unknown),
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -370,3 +370,58 @@ async fn pay_session_reads_a_metered_stream() {
         "{refused:?}"
     );
 }
+
+/// Two streams of 30 items from one channel kept in a `--channel-file`: each run's `stream.spent`
+/// is its own thirty prices, `channelSpent` the channel's running total; the channel store
+/// learnt the final receipt (`mpp channel list` shows the total) and the close pays the payee
+/// the sixty prices.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_stream_from_a_kept_channel_reports_its_own_spend() {
+    let (chain, payee, payer) = parties().await;
+    let server = session_server(
+        &chain,
+        &payee,
+        &[
+            "--stream-path",
+            "/stream",
+            "--stream-items",
+            "30",
+            "--item-price",
+            "0.001",
+        ],
+    );
+    let url = format!("{}/stream", server.url);
+    let item_units = 1_000u128;
+    let payee_before = balance(&chain, payee.address()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("channels.sqlite");
+    let file_arg = file.to_str().unwrap();
+
+    for run in 1..=2u128 {
+        let result = pay_session(&chain, &url, &payer, &["--channel-file", file_arg]);
+        assert_eq!(result["status"], 200, "{result}");
+        let stream = &result["stream"];
+        assert_eq!(stream["received"], 30, "{result}");
+        assert_eq!(amount(&stream["spent"]), 30 * item_units, "{result}");
+        assert_eq!(
+            amount(&stream["channelSpent"]),
+            run * 30 * item_units,
+            "{result}"
+        );
+    }
+    let listed = channel_list(&file);
+    assert_eq!(
+        listed[0]["spent"],
+        (60 * item_units).to_string(),
+        "{listed}"
+    );
+
+    let closed = channel(&["close"], &file, Some(&payer));
+    assert!(closed.status.success(), "{closed:?}");
+    let payee_fees = fees_of(&chain, payee.address()).await;
+    assert_eq!(
+        balance(&chain, payee.address()).await,
+        payee_before + 60 * item_units - payee_fees,
+        "the payee holds the sixty prices"
+    );
+}

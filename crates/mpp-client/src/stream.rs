@@ -12,7 +12,7 @@ use futures_util::stream::{self, BoxStream};
 use http::HeaderMap;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use mpp_core::stream::{SseReader, StreamEvent};
-use mpp_core::{PaymentProvider, Receipt, StreamNeed};
+use mpp_core::{Answer, PaymentProvider, Receipt, StreamNeed};
 use reqwest::{Client, Method, Request, Response, Url};
 
 use crate::exchange::{Paid, Presenter};
@@ -171,7 +171,7 @@ impl<P: PaymentProvider> Reading<'_, P> {
                     self.lock().received += 1;
                     return Some((Ok(item), self));
                 }
-                StreamEvent::Receipt(receipt) => self.lock().receipt = Some(receipt),
+                StreamEvent::Receipt(receipt) => self.final_receipt(receipt).await,
                 StreamEvent::NeedVoucher(need) => {
                     if let Err(error) = self.authorize(&need).await {
                         return Some((Err(error), self.break_off()));
@@ -180,6 +180,16 @@ impl<P: PaymentProvider> Reading<'_, P> {
                 _ => {}
             }
         }
+    }
+
+    /// Keeps the stream's final receipt, and lets the provider learn from it what the channel
+    /// has spent (its channel store then agrees with the server).
+    async fn final_receipt(&self, receipt: Receipt) {
+        if let Some(paid) = &self.paid {
+            let answer = Answer::new(200).with_receipt(Some(receipt.clone()));
+            self.provider.observe(&paid.credential, &answer).await;
+        }
+        self.lock().receipt = Some(receipt);
     }
 
     /// Ends the stream after an error: dropping the response closes the connection, and the

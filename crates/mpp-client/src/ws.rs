@@ -301,6 +301,9 @@ impl<P: PaymentProvider> Reading<'_, P> {
                     }
                 }
                 Frame::CloseReady(receipt) => {
+                    // The provider learns what the channel has spent, as from any receipt.
+                    let answer = Answer::new(200).with_receipt(Some(receipt.clone()));
+                    self.provider.observe(&self.paid.credential, &answer).await;
                     self.lock().receipt = Some(receipt);
                     self.end().await;
                     return None;
