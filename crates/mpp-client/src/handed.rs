@@ -30,17 +30,6 @@ impl<'a> Watched<'a> {
     }
 }
 
-/// Commits `reservation` when the payment counts as `made`; releases it otherwise.
-pub(crate) fn settle(reservation: Option<Reservation>, made: bool) {
-    if let Some(reservation) = reservation {
-        if made {
-            reservation.commit();
-        } else {
-            drop(reservation);
-        }
-    }
-}
-
 impl Present for Watched<'_> {
     fn present<'a>(
         &'a self,
@@ -52,6 +41,17 @@ impl Present for Watched<'_> {
 
     fn resource(&self) -> Option<&str> {
         self.inner.resource()
+    }
+}
+
+/// Commits `reservation` when the payment counts as `made`; releases it otherwise.
+pub(crate) fn settle(reservation: Option<Reservation>, made: bool) {
+    if let Some(reservation) = reservation {
+        if made {
+            reservation.commit();
+        } else {
+            drop(reservation);
+        }
     }
 }
 
