@@ -262,6 +262,15 @@ proptest! {
         prop_assert!(decoded.is_canonical());
     }
 
+    /// Canonicalising is a fixed point for any number, not only those a double holds exactly:
+    /// JCS writes a double's shortest form, which reads back to the same double.
+    #[test]
+    fn canonical_numbers_stay_canonical(x in any::<f64>().prop_filter("finite", |x| x.is_finite())) {
+        let wire = base64url::encode(format!(r#"{{"n":{x:e}}}"#));
+        let canonical = EncodedJson::from_wire(&wire).unwrap().canonical_wire();
+        prop_assert!(EncodedJson::from_wire(&canonical).unwrap().is_canonical(), "{x:e}");
+    }
+
     #[test]
     fn body_digest_round_trips(body in prop::collection::vec(any::<u8>(), 0..128)) {
         let digest = BodyDigest::compute(&body);
@@ -614,4 +623,13 @@ fn oversized_inputs_are_refused_quickly() {
     assert!(AcceptPayment::from_str(&huge).is_err());
     assert!(BodyDigest::from_str(&huge).is_err());
     assert!(expires::parse(&huge).is_err());
+}
+
+/// Found by the `encoded_json` fuzz target: an integer too long for a double, canonicalised
+/// (to `1.111111111111111e+83`-like text) and read again, must already be canonical.
+#[test]
+fn a_long_integer_canonicalises_once() {
+    let wire = "eyJjdXJyZW5jeSI6MTExMTExMTExMTExMTExMTExMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIxMTExMTExMTExMjIyMjIyMjIyMjIyMjIyMjIyMjJ9";
+    let canonical = EncodedJson::from_wire(wire).unwrap().canonical_wire();
+    assert!(EncodedJson::from_wire(&canonical).unwrap().is_canonical());
 }
