@@ -684,29 +684,32 @@ async fn read_stream(
         .as_ref()
         .and_then(|r| SessionReceipt::from_receipt(r).ok());
     // The channel's total, less what it had spent before this run: the stream's own share.
-    let spent = session.as_ref().map(|r| {
-        let before = outcome.spent_before.get(&r.channel_id.to_string()).copied();
-        (r.spent, r.spent.checked_sub(before.unwrap_or(Amount::ZERO)))
+    let channel_spent = session.as_ref().map(|r| r.spent);
+    let own = session.as_ref().and_then(|r| {
+        let before = outcome.spent_before.get(&r.channel_id.to_string());
+        r.spent.checked_sub(before.copied().unwrap_or(Amount::ZERO))
     });
-    let text = |amount: Option<Amount>| amount.map(|a| a.to_string());
+    let (own, channel_spent) = (
+        own.map(|a| a.to_string()),
+        channel_spent.map(|a| a.to_string()),
+    );
     outcome.stream = Some(json!({
         "items": items,
         "received": stream.received(),
-        "spent": text(spent.and_then(|(_, own)| own)),
-        "channelSpent": text(spent.map(|(total, _)| total)),
+        "spent": own,
+        "channelSpent": channel_spent,
         "receipt": receipt,
     }));
     if let Some(error) = failed {
         return Err(payment_failure(error, &args.spend.rpc_url));
     }
     if !json_output {
-        let unknown = || "?".to_owned();
         eprintln!(
             "{} {} items for {} base units (the channel has spent {})",
             output::dim("streamed"),
             stream.received(),
-            text(spent.and_then(|(_, own)| own)).unwrap_or_else(unknown),
-            text(spent.map(|(total, _)| total)).unwrap_or_else(unknown),
+            own.as_deref().unwrap_or("?"),
+            channel_spent.as_deref().unwrap_or("?"),
         );
     }
     Ok(ExitCode::SUCCESS)

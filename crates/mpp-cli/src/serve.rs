@@ -356,6 +356,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let mut app = paid_app(mpp.clone(), params.clone(), &paths, true)?;
     let stream = &args.session;
+    let item_price = stream.item_price.as_deref().unwrap_or(&args.price);
     if let Some(path) = &stream.stream_path {
         if session.is_none() {
             return Err(fail::input(
@@ -363,11 +364,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 "Add --intent session (with the payee's --key-file).",
             ));
         }
-        let price = stream.item_price.as_deref().unwrap_or(&args.price);
-        let item_params = ChargeParams::new(price).description("mpp serve: one streamed item");
+        let item_params = ChargeParams::new(item_price).description("mpp serve: one streamed item");
         method.charge_request(&item_params).map_err(|e| {
             build_error(
-                &format!("--item-price {price} cannot be charged"),
+                &format!("--item-price {item_price} cannot be charged"),
                 e,
                 "Write the price in currency units, like --item-price 0.001.",
             )
@@ -409,9 +409,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = &stream.stream_path {
         output::step(&format!(
-            "stream: GET http://{address}{path} ({} items, {} each, as Server-Sent Events)",
+            "stream: GET http://{address}{path} ({} items, {item_price} each, as Server-Sent Events or over a WebSocket)",
             stream.stream_items,
-            stream.item_price.as_deref().unwrap_or(&args.price)
         ));
     }
     output::step(&format!("free:  GET http://{address}/health"));

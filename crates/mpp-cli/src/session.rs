@@ -34,8 +34,8 @@ pub(crate) struct SessionServeArgs {
     /// --recipient's key, or on the reserve the channel operator's.
     #[command(flatten)]
     payee: KeySource,
-    /// Also serve a metered stream (Server-Sent Events) at PATH, paid per item from the
-    /// payer's channel (needs --intent session; the session's unit is then an item, a request
+    /// Also serve a metered stream (Server-Sent Events, or frames over a WebSocket) at PATH,
+    /// paid per item from the payer's channel (needs --intent session; the session's unit is then an item, a request
     /// to the other paths counting one).
     #[arg(long, value_name = "PATH")]
     pub(crate) stream_path: Option<String>,

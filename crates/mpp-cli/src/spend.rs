@@ -1,5 +1,5 @@
-//! The payer's options for commands that pay (`mpp pay`, `mpp mcp call`): the key, the Tempo node and
-//! the spend policy.
+//! The payer's options for commands that pay (`mpp pay`, `mpp mcp call`): the key, the Tempo
+//! node and the spend policy.
 
 use std::path::PathBuf;
 

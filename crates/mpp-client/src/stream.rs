@@ -10,7 +10,6 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 use http::HeaderMap;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use mpp_core::stream::{SseReader, StreamEvent};
 use mpp_core::{Answer, PaymentProvider, Receipt, StreamNeed};
 use reqwest::{Client, Method, Request, Response, Url};
@@ -26,8 +25,9 @@ use crate::{PaymentError, PlannedPayment, SpendPolicy};
 /// When the server asks for more credit (`payment-need-voucher`), the stream has the payment
 /// provider answer (a voucher, after a top-up when the channel's deposit is short, sent to
 /// the same URL) before it reads on, holding any top-up against the request's spend policy,
-/// and never authorises more than the items received justify: a server asking for more is refused, and the stream ends with the error. The
-/// server's final receipt is kept: [`receipt`](Self::receipt).
+/// and never authorises more than the items received justify: a server asking for more is
+/// refused, and the stream ends with the error. The server's final receipt is kept:
+/// [`receipt`](Self::receipt).
 pub struct MeteredStream<'a> {
     items: BoxStream<'a, Result<String, PaymentError>>,
     shared: Arc<Mutex<Shared>>,
@@ -105,14 +105,10 @@ impl<'a> MeteredStream<'a> {
         let (paid, client, template, policy) = match opened {
             Some(opened) => {
                 // Vouchers and top-ups go to the same URL, as a POST with the request's
-                // headers and no body, so the server verifies them without serving (or
-                // charging) the resource again.
+                // headers and no body (the presenter leaves out the body's headers), so the
+                // server verifies them without serving (or charging) the resource again.
                 let mut template = Request::new(Method::POST, opened.url);
-                for (name, value) in &opened.headers {
-                    if ![CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING].contains(name) {
-                        template.headers_mut().append(name, value.clone());
-                    }
-                }
+                *template.headers_mut() = opened.headers;
                 (Some(opened.paid), opened.client, template, opened.policy)
             }
             None => (
@@ -171,7 +167,10 @@ impl<P: PaymentProvider> Reading<'_, P> {
                     self.lock().received += 1;
                     return Some((Ok(item), self));
                 }
-                StreamEvent::Receipt(receipt) => self.final_receipt(receipt).await,
+                StreamEvent::Receipt(receipt) => {
+                    keep_final_receipt(self.provider, self.paid.as_ref(), &self.shared, receipt)
+                        .await;
+                }
                 StreamEvent::NeedVoucher(need) => {
                     if let Err(error) = self.authorize(&need).await {
                         return Some((Err(error), self.break_off()));
@@ -180,16 +179,6 @@ impl<P: PaymentProvider> Reading<'_, P> {
                 _ => {}
             }
         }
-    }
-
-    /// Keeps the stream's final receipt, and lets the provider learn from it what the channel
-    /// has spent (its channel store then agrees with the server).
-    async fn final_receipt(&self, receipt: Receipt) {
-        if let Some(paid) = &self.paid {
-            let answer = Answer::new(200).with_receipt(Some(receipt.clone()));
-            self.provider.observe(&paid.credential, &answer).await;
-        }
-        self.lock().receipt = Some(receipt);
     }
 
     /// Ends the stream after an error: dropping the response closes the connection, and the
@@ -248,6 +237,24 @@ impl<P: PaymentProvider> Reading<'_, P> {
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Keeps a stream's final receipt in `shared`, and lets `provider` learn from it what the
+/// channel has spent (its channel store then agrees with the server).
+pub(crate) async fn keep_final_receipt<P: PaymentProvider>(
+    provider: &P,
+    paid: Option<&Paid>,
+    shared: &Mutex<Shared>,
+    receipt: Receipt,
+) {
+    if let Some(paid) = paid {
+        let answer = Answer::new(200).with_receipt(Some(receipt.clone()));
+        provider.observe(&paid.credential, &answer).await;
+    }
+    shared
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .receipt = Some(receipt);
 }
 
 /// Has `provider` answer a stream's request for credit through `present`, holding what it puts

@@ -21,7 +21,7 @@ use crate::events::{Event, emit};
 use crate::exchange::{Paid, Presenter, challenges_of, quotes};
 use crate::flow::{Context, Decision, decide};
 use crate::handed::{Watched, settle};
-use crate::stream::{Shared, authorize};
+use crate::stream::{Shared, authorize, keep_final_receipt};
 use crate::{MeteredStream, PayOptions, PaymentError, SpendPolicy};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -301,10 +301,8 @@ impl<P: PaymentProvider> Reading<'_, P> {
                     }
                 }
                 Frame::CloseReady(receipt) => {
-                    // The provider learns what the channel has spent, as from any receipt.
-                    let answer = Answer::new(200).with_receipt(Some(receipt.clone()));
-                    self.provider.observe(&self.paid.credential, &answer).await;
-                    self.lock().receipt = Some(receipt);
+                    keep_final_receipt(self.provider, Some(&self.paid), &self.shared, receipt)
+                        .await;
                     self.end().await;
                     return None;
                 }

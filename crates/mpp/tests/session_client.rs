@@ -28,13 +28,14 @@ use mpp::tempo::{
     TIP20_CHANNEL_RESERVE, TempoCharge, TempoProvider, TempoSession,
 };
 use mpp::{Amount, ChargeParams, Receipt, SharedStore};
+use mpp_testkit::FundedKey;
 use mpp_testkit::alloy_primitives::{Address, B256};
-use mpp_testkit::{FundedKey, TempoChain, TempoChainOptions};
 use serde_json::{Value, json};
 
 use common::chain::balance;
 use common::node::MppxServer;
 use common::our_server::{handler, serve_mpp};
+use common::session::Parties;
 
 /// The price per request: 0.01 pathUSD.
 const PRICE: &str = "0.01";
@@ -47,27 +48,8 @@ const PAYER_FUNDS: u128 = 5_000_000;
 /// What a payee (who sends the close) starts with, for fees.
 const FEE_FUNDS: u128 = 1_000_000;
 
-/// The session chain, a payer that approved both contracts, and a payee.
-struct Parties {
-    chain: TempoChain,
-    payer: FundedKey,
-    payee: FundedKey,
-}
-
 async fn parties() -> Parties {
-    let chain = TempoChain::start_with(TempoChainOptions::default().sessions())
-        .await
-        .unwrap();
-    let payer = chain
-        .session_payer(&[(PATH_USD, PAYER_FUNDS)])
-        .await
-        .unwrap();
-    let payee = chain.funded_key(FEE_FUNDS).await.unwrap();
-    Parties {
-        chain,
-        payer,
-        payee,
-    }
+    Parties::start(PAYER_FUNDS, FEE_FUNDS).await
 }
 
 impl Parties {

@@ -38,11 +38,11 @@ use mpp::tempo::{
     TempoProvider, TempoSession,
 };
 use mpp::{Amount, ChargeParams, CreditNeed, MppError, SharedStore};
-use mpp_testkit::{FundedKey, TempoChain, TempoChainOptions};
 
 use common::chain::balance;
 use common::node::{MppxServer, mppx_session_client};
 use common::our_server::handler;
+use common::session::Parties;
 
 /// The price of an item: 0.001 pathUSD.
 const PRICE: &str = "0.001";
@@ -55,26 +55,8 @@ const PAYER_FUNDS: u128 = 5_000_000;
 /// What the payee (who sends the close) starts with, for fees.
 const FEE_FUNDS: u128 = 1_000_000;
 
-struct Parties {
-    chain: TempoChain,
-    payer: FundedKey,
-    payee: FundedKey,
-}
-
 async fn parties() -> Parties {
-    let chain = TempoChain::start_with(TempoChainOptions::default().sessions())
-        .await
-        .unwrap();
-    let payer = chain
-        .session_payer(&[(PATH_USD, PAYER_FUNDS)])
-        .await
-        .unwrap();
-    let payee = chain.funded_key(FEE_FUNDS).await.unwrap();
-    Parties {
-        chain,
-        payer,
-        payee,
-    }
+    Parties::start(PAYER_FUNDS, FEE_FUNDS).await
 }
 
 impl Parties {

@@ -27,12 +27,13 @@ use mpp::tempo::{
     ChannelStatus, PATH_USD, SessionOptions, SessionReceipt, TempoCharge, TempoProvider,
 };
 use mpp::{ChargeParams, SharedStore};
-use mpp_testkit::{TempoChain, TempoChainOptions};
+use mpp_testkit::TempoChain;
 use tokio_tungstenite::tungstenite::Message;
 
 use common::chain::balance;
 use common::node::mppx_session_client;
 use common::our_server::handler;
+use common::session::Parties;
 
 const PRICE: &str = "0.001";
 const PRICE_UNITS: u128 = 1_000;
@@ -57,11 +58,11 @@ async fn setup() -> (
     String,
     mpp_testkit::FundedKey,
 ) {
-    let chain = TempoChain::start_with(TempoChainOptions::default().sessions())
-        .await
-        .unwrap();
-    let payer = chain.session_payer(&[(PATH_USD, 5_000_000)]).await.unwrap();
-    let payee = chain.funded_key(1_000_000).await.unwrap();
+    let Parties {
+        chain,
+        payer,
+        payee,
+    } = Parties::start(5_000_000, 1_000_000).await;
     let store = SharedStore::default();
     let charge = TempoCharge::builder()
         .rpc_url(chain.rpc_url())

@@ -39,6 +39,31 @@ pub(crate) async fn chain() -> TempoChain {
         .unwrap()
 }
 
+/// A session-ready chain, a payer holding pathUSD that approved both channel contracts, and a
+/// payee holding pathUSD for its fees (it sends the close).
+pub(crate) struct Parties {
+    pub(crate) chain: TempoChain,
+    pub(crate) payer: FundedKey,
+    pub(crate) payee: FundedKey,
+}
+
+impl Parties {
+    /// The parties, the payer holding `payer_funds` and the payee `fee_funds`.
+    pub(crate) async fn start(payer_funds: u128, fee_funds: u128) -> Self {
+        let chain = chain().await;
+        let payer = chain
+            .session_payer(&[(PATH_USD, payer_funds)])
+            .await
+            .unwrap();
+        let payee = chain.funded_key(fee_funds).await.unwrap();
+        Self {
+            chain,
+            payer,
+            payee,
+        }
+    }
+}
+
 /// The escrow of a protocol on `chain`: the reserve, or the legacy escrow.
 pub(crate) fn escrow(chain: &TempoChain, legacy: bool) -> Escrow {
     match legacy {
